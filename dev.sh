@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One entry point for newcomers and CI. Each command sets itself up (idempotently) and says what it does:
+#   ./dev.sh demo    build a graph, backprop, print gradients (python -m tinygrad_nn demo)
+#   ./dev.sh test    run the whole test suite (extra arguments go to pytest)
+#   ./dev.sh bench   run the benchmarks against the peers (installs micrograd)
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+PY="$VENV/bin/python"
+
+say() { echo "==> $*"; }
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_install() {
+    say "installing Debian packages: $*"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_dot() {
+    if command -v dot >/dev/null 2>&1; then return; fi
+    if can_apt; then apt_install graphviz
+    else say "note: the graphviz program 'dot' is missing; SVG output needs it (Debian: sudo apt-get install graphviz, macOS: brew install graphviz)"
+    fi
+}
+
+ensure_venv() {
+    if [ -x "$PY" ]; then return; fi
+    say "creating a virtual environment in $VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
+        if can_apt; then apt_install python3-venv && python3 -m venv "$VENV"
+        else echo "python3 -m venv failed: install your system's venv package (Debian: sudo apt-get install python3-venv)" >&2; exit 1
+        fi
+    fi
+}
+
+# Install the package (editable) with the given extras, once per change of pyproject.toml.
+ensure_package() {
+    local extras="$1" stamp
+    stamp="$VENV/.installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)-$extras"
+    if [ -f "$stamp" ]; then say "tinygrad_nn[$extras] already installed in $VENV"; return; fi
+    say "installing tinygrad_nn[$extras] into $VENV"
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    "$PY" -m pip install -q -e ".[$extras]"
+    touch "$stamp"
+}
+
+case "${1:-}" in
+    demo)
+        shift; ensure_dot; ensure_venv; ensure_package test
+        say "running: python -m tinygrad_nn demo $*"
+        exec "$PY" -m tinygrad_nn demo "$@" ;;
+    test)
+        shift; ensure_dot; ensure_venv; ensure_package test
+        say "running: python -m pytest (hypothesis profile: ${HYPOTHESIS_PROFILE:-dev}) $*"
+        exec "$PY" -m pytest "$@" ;;
+    bench)
+        shift; ensure_venv; ensure_package test,bench
+        say "running: python -m benchmarks $*"
+        exec "$PY" -m benchmarks "$@" ;;
+    *)
+        echo "usage: ./dev.sh demo | test [pytest args] | bench [benchmark args]" >&2; exit 2 ;;
+esac

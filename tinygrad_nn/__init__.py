@@ -1,0 +1,23 @@
+"""tinygrad_nn: a small reverse-mode autodiff engine for neural networks.
+
+`Value` holds a Python float or a numpy array; every operation records its inputs and its
+vector-Jacobian product, and `Value.backward()` computes all gradients in one pass.
+"""
+
+from .engine import Op, Value, constant, is_grad_enabled, no_grad, zero_grad
+from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, TinygradNNError,
+                     UnsupportedTypeError)
+from .ops import (abs, clip, concatenate, exp, leaky_relu, log, log_softmax, logsumexp, matmul,
+                  max, mean, relu, reshape, sigmoid, softmax, softplus, sqrt, stack, sum, tanh,
+                  transpose, where)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad",
+    "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
+    "InvalidIndexError",
+    "abs", "clip", "concatenate", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
+    "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
+    "sum", "tanh", "transpose", "where",
+]

@@ -1,0 +1,381 @@
+"""The autodiff engine: the `Value` node, the `Op` that makes nodes, and `backward()`.
+
+A Value holds `data`, a Python float (the scalar path) or a numpy array (the tensor path). A
+Value computed by an operation also keeps the `Op` (`_fn`), its inputs in argument order
+(`_prev`) and its keyword arguments (`_kw`), and nothing else: no closures, so a graph has no
+reference cycles and is freed by reference counting as soon as its output goes away.
+
+`backward()` visits the graph once, outputs before inputs. At each node it calls the op's
+vector-Jacobian product for every input that needs a gradient, sums the result back to that
+input's shape (`fit_to`: the one place where broadcasting is undone) and adds it to the input's
+running total. Leaves accumulate into `.grad` across calls, as in PyTorch; every other node's
+`.grad` is overwritten with the gradient of the latest backward() that reached it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterable, Optional
+
+import numpy as np
+
+from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, TinygradNNError,
+                     UnsupportedTypeError)
+
+ndarray = np.ndarray
+_grad_enabled = True  # switched off by `no_grad`
+
+
+class Op:
+    """A differentiable primitive: a forward function on raw data and one VJP per input.
+
+    - ``forward(*inputs, **kw) -> out``: inputs are Python floats or numpy arrays.
+    - ``vjps[i](g, out, *inputs, **kw) -> grad_i``: given ``g``, the gradient of the final result
+      with respect to ``out``, return the gradient with respect to input ``i`` (a vector-Jacobian
+      product). It may have a broadcast shape: the engine sums it back to input ``i``'s shape. It
+      may return None for an input that has no derivative (an index, a mask).
+    - ``defaults``: keyword arguments with their default values; forward and every VJP always
+      receive all of them.
+    - ``variadic=True``: the op takes one sequence of inputs (like ``concatenate``) and has a
+      single VJP called as ``vjp(i, g, out, *inputs, **kw)``.
+
+    Calling the op on Values (numbers and arrays become constants) runs ``forward`` and, when
+    gradients are on and some input requires one, records the new node in the graph. Every
+    built-in operation is an Op (see `tinygrad_nn.ops`); users define new ones the same way.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "defaults", "variadic")
+
+    def __init__(self, name: str, forward: Callable[..., Any], *vjps: Callable[..., Any],
+                 defaults: Optional[dict] = None, variadic: bool = False):
+        if not vjps:
+            raise TypeError(f"Op {name!r}: give one VJP per input after the forward function")
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.defaults = defaults
+        self.variadic = variadic
+
+    def __call__(self, *args: Any, **kw: Any) -> "Value":
+        if self.variadic:
+            (args,) = args
+        if self.defaults:
+            kw = {**self.defaults, **kw}
+        inputs = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in args])
+        if not self.variadic and len(inputs) != len(self.vjps):
+            raise TypeError(f"{self.name}: takes {len(self.vjps)} input(s), got {len(inputs)}")
+        datas = [v.data for v in inputs]
+        try:
+            out = self.forward(*datas, **kw)
+        except TinygradNNError:
+            raise
+        except (ValueError, TypeError, IndexError, ArithmeticError) as e:
+            raise _explain(self.name, datas, e) from None
+        if type(out) is not float and type(out) is not ndarray:
+            out = float(out) if all(type(d) is float for d in datas) else np.asarray(out)
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0 if type(out) is float else None
+        node.label = ""
+        if _grad_enabled and any([v.requires_grad for v in inputs]):
+            node.requires_grad = True
+            node._prev = inputs
+            node._fn = self
+            node._kw = kw or None
+        else:
+            node.requires_grad = False
+            node._prev = ()
+            node._fn = None
+            node._kw = None
+        return node
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+class Value:
+    """A node of the computation graph: a float or numpy array, its gradient and its history.
+
+    ``Value(data)`` makes a leaf: a number becomes a Python float (the fast scalar path); an
+    array-like becomes a float64 numpy array (float32 is kept; the data is copied). Leaves
+    require a gradient unless ``requires_grad=False``; their ``grad`` starts at zero and
+    accumulates over calls to ``backward()``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "label", "_prev", "_fn", "_kw")
+    __array_ufunc__ = None  # numpy defers to Value's reflected operators: array * Value works
+
+    def __init__(self, data: Any, *, label: str = "", requires_grad: bool = True,
+                 dtype: Any = None):
+        self.data = as_data(data, "Value", dtype=dtype, copy=True)
+        self.grad = _zeros_like(self.data)
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._prev = ()
+        self._fn = None
+        self._kw = None
+
+    # ---- what it holds --------------------------------------------------------------------
+    @property
+    def _op(self) -> str:
+        """Name of the operation that produced this Value ('' for a leaf), as in micrograd."""
+        return self._fn.name if self._fn is not None else ""
+
+    @property
+    def shape(self) -> tuple:
+        return () if type(self.data) is float else self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return 1 if type(self.data) is float else self.data.size
+
+    def __len__(self) -> int:
+        if type(self.data) is float or self.data.ndim == 0:
+            raise TypeError("len() of a scalar Value")
+        return len(self.data)
+
+    def item(self) -> float:
+        """The value as a Python float (the Value must hold exactly one element)."""
+        if type(self.data) is float:
+            return self.data
+        if self.data.size != 1:
+            raise ShapeError(f"item: needs a Value with one element, got shape {self.data.shape}")
+        return float(self.data.reshape(()))
+
+    __float__ = item
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (a 0-d array for a scalar; not a copy for arrays)."""
+        return np.asarray(self.data)
+
+    def detach(self) -> "Value":
+        """A constant sharing this Value's data, cut off from the graph."""
+        return _leaf(self.data, requires_grad=False)
+
+    # ---- backpropagation ------------------------------------------------------------------
+    def backward(self, grad: Any = None) -> None:
+        """Compute the gradient of this Value with respect to every node it depends on.
+
+        For a one-element output the seed gradient is 1; any other output needs ``grad``, the
+        gradient of some scalar with respect to this Value (same shape). Leaves add to their
+        ``.grad``; intermediate nodes get the gradient of this call.
+        """
+        if not self.requires_grad:
+            raise BackwardError("backward: this Value does not require a gradient (it is a "
+                                "constant, or was computed under no_grad() or from constants)")
+        seed = _seed(self.data, grad)
+        grads = {self: seed}
+        for node in reversed(_toposort(self)):
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            inputs = node._prev
+            if not inputs:  # a leaf: accumulate across calls
+                node.grad = _copy(g) if node.grad is None else node.grad + g
+                continue
+            node.grad = g
+            fn, kw, out = node._fn, node._kw, node.data
+            datas = [v.data for v in inputs]
+            for i, v in enumerate(inputs):
+                if not v.requires_grad:
+                    continue
+                if fn.variadic:
+                    gi = fn.vjps[0](i, g, out, *datas, **kw) if kw else fn.vjps[0](i, g, out, *datas)
+                else:
+                    gi = fn.vjps[i](g, out, *datas, **kw) if kw else fn.vjps[i](g, out, *datas)
+                if gi is None:
+                    continue
+                gi = fit_to(gi, v.data, fn.name, i)
+                old = grads.get(v)
+                grads[v] = gi if old is None else old + gi
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        if type(self.data) is float:
+            return f"Value(data={self.data}, grad={self.grad}{label})"
+        op = f", op={self._op!r}" if self._fn is not None else ""
+        return (f"Value(shape={self.data.shape}, dtype={self.data.dtype}{op}{label}, "
+                f"data={_summary(self.data)}, grad={_summary(self.grad)})")
+
+
+_new = object.__new__
+
+
+def _leaf(data: Any, requires_grad: bool) -> Value:
+    """A leaf holding `data` as is (already converted), without copying."""
+    v = _new(Value)
+    v.data = data
+    v.grad = _zeros_like(data) if requires_grad else (0.0 if type(data) is float else None)
+    v.requires_grad = requires_grad
+    v.label = ""
+    v._prev = ()
+    v._fn = None
+    v._kw = None
+    return v
+
+
+def constant(x: Any, op: str = "constant") -> Value:
+    """`x` as a Value that needs no gradient (numbers and arrays mixed into an expression)."""
+    if isinstance(x, Value):
+        return x
+    return _leaf(as_data(x, op), requires_grad=False)
+
+
+def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
+    """Convert `x` to what a Value holds: a Python float, or a float32/float64 numpy array."""
+    if isinstance(x, Value):
+        x = x.data
+    if dtype is None and isinstance(x, (float, int, np.floating, np.integer, np.bool_)):
+        return float(x)
+    if isinstance(x, (complex, np.complexfloating, str, bytes)) or x is None:
+        raise UnsupportedTypeError(f"{op}: unsupported operand type {type(x).__name__}; expected "
+                                   "a Value, a real number or a numpy array")
+    try:
+        arr = np.array(x, copy=True) if copy else np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise UnsupportedTypeError(f"{op}: cannot make an array of {type(x).__name__} ({e})") from None
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if target not in (np.float32, np.float64):
+            raise UnsupportedTypeError(f"{op}: dtype must be float32 or float64, not {target}")
+    elif arr.dtype in (np.float32, np.float64):
+        target = arr.dtype
+    elif arr.dtype.kind in "biuf":
+        target = np.dtype(np.float64)
+    else:
+        hint = " (a list of Values? use tinygrad_nn.stack)" if arr.dtype == object else ""
+        raise UnsupportedTypeError(f"{op}: cannot use data of dtype {arr.dtype}{hint}; tinygrad_nn "
+                                   "computes in float32 or float64")
+    return arr.astype(target, copy=False)
+
+
+def fit_to(grad: Any, data: Any, op: str = "", i: int = 0) -> Any:
+    """Sum `grad` back to the shape (and dtype) of `data`, undoing numpy broadcasting."""
+    if type(data) is float:
+        return grad if type(grad) is float else float(np.sum(grad))
+    if type(grad) is not ndarray or grad.shape != data.shape:
+        grad = np.asarray(grad)
+        shape = data.shape
+        if grad.ndim > len(shape):
+            grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+        if grad.ndim == len(shape):
+            axes = tuple(k for k, n in enumerate(shape) if n == 1 and grad.shape[k] != 1)
+            if axes:
+                grad = grad.sum(axis=axes, keepdims=True)
+        try:
+            grad = np.broadcast_to(grad, shape)
+        except ValueError:
+            raise ShapeError(f"{op}: the VJP for input {i} gave a gradient of shape {grad.shape}, "
+                             f"which does not reduce to the input's shape {shape}") from None
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _toposort(root: Value) -> list:
+    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion)."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for child in node._prev:
+            if child.requires_grad and child not in visited:
+                stack.append((child, False))
+    return order
+
+
+def _seed(data: Any, grad: Any) -> Any:
+    """The starting gradient of backward(): 1 for a one-element output, else the given one."""
+    shape = () if type(data) is float else data.shape
+    if grad is None:
+        if type(data) is float:
+            return 1.0
+        if data.size != 1:
+            raise BackwardError(
+                f"backward: the output has shape {shape}; without an argument backward() needs a "
+                f"one-element output. Reduce it first (out.sum().backward()) or pass the gradient "
+                f"with respect to it, e.g. out.backward(np.ones({shape}))")
+        return np.ones_like(data)
+    seed = as_data(grad, "backward")
+    seed_shape = () if type(seed) is float else seed.shape
+    if seed_shape != shape:
+        raise BackwardError(f"backward: the gradient has shape {seed_shape} but the output has "
+                            f"shape {shape}; they must match")
+    return float(seed) if type(data) is float else seed.astype(data.dtype, copy=False)
+
+
+def _zeros_like(data: Any) -> Any:
+    return 0.0 if type(data) is float else np.zeros_like(data)
+
+
+def _copy(g: Any) -> Any:
+    return g if type(g) is float else np.array(g)
+
+
+def _summary(a: Any) -> str:
+    if a is None or type(a) is float:
+        return str(a)
+    return np.array2string(a, threshold=8, edgeitems=2, precision=4, separator=", ").replace("\n", "")
+
+
+def _explain(op: str, datas: list, error: Exception) -> TinygradNNError:
+    """Turn an exception from a forward computation into one that names the op and the inputs."""
+    shapes = ", ".join(str(d) if type(d) is float else f"array{d.shape}" for d in datas)
+    message = f"{op}: {error} (inputs: {shapes})"
+    if isinstance(error, np.exceptions.AxisError):
+        return ShapeError(message)
+    if isinstance(error, ArithmeticError) or all(type(d) is float for d in datas):
+        return DomainError(message)
+    if isinstance(error, IndexError):
+        return InvalidIndexError(message)
+    if isinstance(error, TypeError):
+        return UnsupportedTypeError(message)
+    return ShapeError(message)
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Reset the gradient of every Value in `values` to zero (before the next backward())."""
+    for v in values:
+        v.grad = _zeros_like(v.data)
+
+
+class no_grad:
+    """Context manager (and decorator) in which operations record no graph: for evaluation.
+
+    Results computed inside need no gradient and hold no references to their inputs.
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_grad_enabled() -> bool:
+    """False inside a `no_grad()` block."""
+    return _grad_enabled

@@ -1,0 +1,30 @@
+"""The exceptions tinygrad_nn raises.
+
+Every error derives from `TinygradNNError` and also from the standard exception a user would
+expect (ValueError, TypeError, RuntimeError), so `except ValueError` keeps working. Messages
+name the operation and the shapes or values at fault.
+"""
+
+
+class TinygradNNError(Exception):
+    """Base class of every error raised by tinygrad_nn."""
+
+
+class ShapeError(TinygradNNError, ValueError):
+    """Inputs whose shapes an operation cannot combine (broadcasting, matmul, reshape, ...)."""
+
+
+class DomainError(TinygradNNError, ValueError):
+    """An input outside the mathematical domain of an operation (log of a negative, 1/0, ...)."""
+
+
+class InvalidIndexError(TinygradNNError, IndexError):
+    """An index out of range or of a kind numpy cannot use."""
+
+
+class UnsupportedTypeError(TinygradNNError, TypeError):
+    """An argument of a type an operation does not accept."""
+
+
+class BackwardError(TinygradNNError, RuntimeError):
+    """backward() cannot run as asked (a non-scalar output without a gradient, a bad seed)."""
