@@ -14,7 +14,8 @@ running total. Leaves accumulate into `.grad` across calls, as in PyTorch; every
 
 from __future__ import annotations
 
-import functools
+from functools import partial, wraps
+import operator
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
@@ -24,6 +25,7 @@ from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, 
 
 ndarray = np.ndarray
 _grad_enabled = True  # switched off by `no_grad`
+_DATA = operator.attrgetter("data")
 
 
 class Op:
@@ -67,27 +69,45 @@ class Op:
         datas = [v.data for v in inputs]
         try:
             out = self.forward(*datas, **kw)
-        except TinygradNNError:
-            raise
-        except (ValueError, TypeError, IndexError, ArithmeticError) as e:
+        except Exception as e:
             raise _explain(self.name, datas, e) from None
         if type(out) is not float and type(out) is not ndarray:
-            out = float(out) if all(type(d) is float for d in datas) else np.asarray(out)
-        node = _new(Value)
-        node.data = out
-        node.grad = 0.0 if type(out) is float else None
-        node.label = ""
-        if _grad_enabled and any([v.requires_grad for v in inputs]):
-            node.requires_grad = True
-            node._prev = inputs
-            node._fn = self
-            node._kw = kw or None
-        else:
-            node.requires_grad = False
-            node._prev = ()
-            node._fn = None
-            node._kw = None
-        return node
+            out = _normalize(out, datas)
+        return _node(out, self, inputs, kw, _grad_enabled and any([v.requires_grad for v in inputs]))
+
+    def method(self, reflected: bool = False) -> Callable[..., "Value"]:
+        """This op as a Value method: ``x.exp()`` for one input, ``x + y`` (or, reflected,
+        ``y + x``) for two. The same as calling the op, minus the generic argument handling:
+        operators are the engine's hot path."""
+        op, forward, name = self, self.forward, self.name
+        if len(self.vjps) == 1:
+            def unary(x: Value) -> Value:
+                d = x.data
+                try:
+                    out = forward(d)
+                except Exception as e:
+                    raise _explain(name, [d], e) from None
+                if type(out) is not float and type(out) is not ndarray:
+                    out = _normalize(out, [d])
+                return _node(out, op, (x,), None, _grad_enabled and x.requires_grad)
+            unary.__name__ = unary.__qualname__ = name
+            return unary
+
+        def binary(x: Value, other: Any) -> Value:
+            if not isinstance(other, Value):
+                other = constant(other, name)
+            a, b = (other, x) if reflected else (x, other)
+            da, db = a.data, b.data
+            try:
+                out = forward(da, db)
+            except Exception as e:
+                raise _explain(name, [da, db], e) from None
+            if type(out) is not float and type(out) is not ndarray:
+                out = _normalize(out, [da, db])
+            return _node(out, op, (a, b), None,
+                         _grad_enabled and (a.requires_grad or b.requires_grad))
+        binary.__name__ = binary.__qualname__ = name
+        return binary
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -172,30 +192,24 @@ class Value:
             raise BackwardError("backward: this Value does not require a gradient (it is a "
                                 "constant, or was computed under no_grad() or from constants)")
         seed = _seed(self.data, grad)
-        grads = {self: seed}
-        for node in reversed(_toposort(self)):
-            g = grads.pop(node, None)
-            if g is None:
+        order = _toposort(self)  # also clears the grad of every intermediate node on the way
+        _accumulate(self, seed)
+        for node in reversed(order):
+            inputs, g = node._prev, node.grad
+            if not inputs or g is None:  # a leaf (its share was added as it arrived), or no path
                 continue
-            inputs = node._prev
-            if not inputs:  # a leaf: accumulate across calls
-                node.grad = _copy(g) if node.grad is None else node.grad + g
-                continue
-            node.grad = g
             fn, kw, out = node._fn, node._kw, node.data
-            datas = [v.data for v in inputs]
-            for i, v in enumerate(inputs):
+            datas = tuple(map(_DATA, inputs))
+            vjps = [partial(fn.vjps[0], i) for i in range(len(inputs))] if fn.variadic else fn.vjps
+            for i, (vjp, v) in enumerate(zip(vjps, inputs)):
                 if not v.requires_grad:
                     continue
-                if fn.variadic:
-                    gi = fn.vjps[0](i, g, out, *datas, **kw) if kw else fn.vjps[0](i, g, out, *datas)
-                else:
-                    gi = fn.vjps[i](g, out, *datas, **kw) if kw else fn.vjps[i](g, out, *datas)
+                gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
                 if gi is None:
                     continue
-                gi = fit_to(gi, v.data, fn.name, i)
-                old = grads.get(v)
-                grads[v] = gi if old is None else old + gi
+                if type(gi) is not float or type(v.data) is not float:
+                    gi = fit_to(gi, v.data, fn.name, i)
+                _accumulate(v, gi)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -207,6 +221,29 @@ class Value:
 
 
 _new = object.__new__
+
+
+def _node(out: Any, op: Op, inputs: tuple, kw: Optional[dict], track: bool) -> Value:
+    """The Value an op returns; it joins the graph only if `track` (some input needs a gradient)."""
+    node = _new(Value)
+    node.data = out
+    node.grad = 0.0 if type(out) is float else None
+    node.label = ""
+    node.requires_grad = track
+    if track:
+        node._prev = inputs
+        node._fn = op
+        node._kw = kw or None
+    else:
+        node._prev = ()
+        node._fn = None
+        node._kw = None
+    return node
+
+
+def _normalize(out: Any, datas: list) -> Any:
+    """Keep the two paths apart: floats in give a float out, arrays in give an ndarray out."""
+    return float(out) if all(type(d) is float for d in datas) else np.asarray(out)
 
 
 def _leaf(data: Any, requires_grad: bool) -> Value:
@@ -226,7 +263,7 @@ def constant(x: Any, op: str = "constant") -> Value:
     """`x` as a Value that needs no gradient (numbers and arrays mixed into an expression)."""
     if isinstance(x, Value):
         return x
-    return _leaf(as_data(x, op), requires_grad=False)
+    return _leaf(x if type(x) is float else as_data(x, op), requires_grad=False)
 
 
 def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
@@ -280,8 +317,20 @@ def fit_to(grad: Any, data: Any, op: str = "", i: int = 0) -> Any:
     return grad
 
 
+def _accumulate(v: Value, g: Any) -> None:
+    """Add a gradient contribution to `v.grad`, never in place (gradients may be shared)."""
+    old = v.grad
+    if old is None:
+        v.grad = g if v._prev else _copy(g)  # a leaf must not alias a gradient it was given
+    else:
+        v.grad = old + g
+
+
 def _toposort(root: Value) -> list:
-    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion)."""
+    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion).
+
+    It clears the grad of each intermediate node it passes, so that backward() can accumulate
+    this call's gradient there from zero (leaves keep theirs: they accumulate across calls)."""
     order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -292,6 +341,8 @@ def _toposort(root: Value) -> list:
             continue
         visited.add(node)
         stack.append((node, True))
+        if node._prev:
+            node.grad = None
         for child in node._prev:
             if child.requires_grad and child not in visited:
                 stack.append((child, False))
@@ -332,8 +383,13 @@ def _summary(a: Any) -> str:
     return np.array2string(a, threshold=8, edgeitems=2, precision=4, separator=", ").replace("\n", "")
 
 
-def _explain(op: str, datas: list, error: Exception) -> TinygradNNError:
-    """Turn an exception from a forward computation into one that names the op and the inputs."""
+def _explain(op: str, datas: list, error: Exception) -> Exception:
+    """Turn an exception from a forward computation into one that names the op and the inputs.
+
+    Our own errors, and exceptions that are not about the inputs, pass through unchanged."""
+    if isinstance(error, TinygradNNError) or not isinstance(
+            error, (ValueError, TypeError, IndexError, ArithmeticError)):
+        return error
     shapes = ", ".join(str(d) if type(d) is float else f"array{d.shape}" for d in datas)
     message = f"{op}: {error} (inputs: {shapes})"
     if isinstance(error, np.exceptions.AxisError):
@@ -369,7 +425,7 @@ class no_grad:
         _grad_enabled = self._previous
 
     def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
+        @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with no_grad():
                 return fn(*args, **kwargs)
