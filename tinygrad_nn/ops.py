@@ -232,6 +232,27 @@ def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
 matmul = Op("@", _matmul, _matmul_vjp_a, _matmul_vjp_b)
 
 
+def _linear(x: Any, w: Any, b: Any) -> Any:
+    if type(x) is float or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ShapeError(f"linear: the input's last axis must have {w.shape[1]} features to match "
+                         f"the weights {w.shape}; got an input of shape {np.shape(x)}")
+    return x @ w.T + b
+
+
+def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    if x.ndim == 1:
+        return np.outer(g, x)
+    return g.reshape(-1, w.shape[0]).T @ x.reshape(-1, w.shape[1])
+
+
+# x @ W.T + b as one node: a layer of units, with weights W of shape (nout, nin). Fusing saves a
+# node and a broadcast, and the batch (a constant) costs no gradient work at all.
+linear = Op("linear", _linear,
+            lambda g, out, x, w, b: g @ w,
+            _linear_vjp_w,
+            lambda g, out, x, w, b: g)
+
+
 # ---- reductions -------------------------------------------------------------------------------
 def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Bring a reduction's output gradient back to the rank of its input, ready to broadcast."""

@@ -1,0 +1,126 @@
+"""Loss functions. Each returns a scalar Value averaged over the m examples of a batch.
+
+Targets are integer class labels (shape (m,)) or one-hot rows (shape (m, K)); which one is
+told apart by shape, and errors say which was expected.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import ops
+from .engine import Value, constant
+from .errors import ShapeError
+
+
+def _as_value(x: Any) -> Value:
+    return x if isinstance(x, Value) else constant(np.asarray(x, dtype=np.float64))
+
+
+def one_hot_targets(targets: Any, m: int, k: int, who: str) -> np.ndarray:
+    """(m, k) one-hot rows from integer labels 0..k-1, or one-hot rows checked as they are."""
+    y = np.asarray(targets.data if isinstance(targets, Value) else targets)
+    if y.shape == (m, k):
+        return y.astype(np.float64)
+    if y.shape != (m,):
+        raise ShapeError(f"{who}: targets must be integer labels of shape ({m},) or one-hot rows "
+                         f"of shape ({m}, {k}) to match outputs of shape ({m}, {k}); got {y.shape}")
+    if not np.all(np.equal(np.mod(y, 1), 0)) or y.min(initial=0) < 0 or y.max(initial=0) >= k:
+        bad = y[(np.mod(y, 1) != 0) | (y < 0) | (y >= k)][0]
+        raise ValueError(f"{who}: integer labels must lie in 0..{k - 1} for {k} output units; "
+                         f"got {bad}")
+    hot = np.zeros((m, k))
+    hot[np.arange(m), y.astype(np.intp)] = 1.0
+    return hot
+
+
+def _targets_like(targets: Any, shape: tuple, who: str) -> np.ndarray:
+    """Targets as a float array of exactly `shape` (no broadcasting: a mismatch is a bug)."""
+    y = np.asarray(targets.data if isinstance(targets, Value) else targets, dtype=np.float64)
+    if y.shape != shape:
+        raise ShapeError(f"{who}: targets of shape {y.shape} do not match the model's outputs "
+                         f"of shape {shape}")
+    return y
+
+
+def _rows(outputs: Value, who: str) -> tuple:
+    """(m, k) of a batch of outputs: (m, k), or (m,) for one unit."""
+    if outputs.ndim == 1:
+        return outputs.shape[0], 1
+    if outputs.ndim != 2:
+        raise ShapeError(f"{who}: outputs must have shape (m, K) or (m,); got {outputs.shape}")
+    return outputs.shape
+
+
+def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam: float = 0.0) -> Value:
+    """Ng's regularized cross-entropy of a sigmoid network.
+
+    J = -(1/m) Σᵢ Σₖ [yₖ⁽ⁱ⁾ log hₖ⁽ⁱ⁾ + (1 - yₖ⁽ⁱ⁾) log(1 - hₖ⁽ⁱ⁾)] + λ/(2m) Σ w²
+
+    `outputs` h are probabilities in (0, 1), shape (m, K) (or (m,) for one unit); `weights` are
+    the parameters to penalise, usually ``model.weights()`` (biases are not regularized). When h
+    was computed by the sigmoid op, the logs are taken from its input z in the exact and stable
+    forms log h = -softplus(-z), log(1 - h) = -softplus(z), so saturated units cost no infinity.
+    """
+    h = _as_value(outputs)
+    m, k = _rows(h, "logistic_cost")
+    y = one_hot_targets(targets, m, k, "logistic_cost") if h.ndim == 2 else \
+        _targets_like(targets, (m,), "logistic_cost")
+    if h._fn is ops.sigmoid:
+        z = h._prev[0]
+        log_h, log_1mh = -ops.softplus(-z), -ops.softplus(z)
+    else:
+        log_h, log_1mh = h.log(), (1 - h).log()
+    cost = -(y * log_h + (1 - y) * log_1mh).sum() / m
+    weights = list(weights)
+    if lam and weights:
+        cost = cost + (lam / (2 * m)) * sum_of_squares(weights)
+    return cost
+
+
+def sum_of_squares(weights: Iterable[Value]) -> Value:
+    """Σ w² over every element of every weight (the L2 penalty without its factor)."""
+    total = None
+    for w in weights:
+        term = (w * w).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("sum_of_squares: no weights given")
+    return total
+
+
+def cross_entropy(logits: Any, labels: Any) -> Value:
+    """Softmax cross-entropy from logits (m, K): -(1/m) Σᵢ log softmax(zᵢ)[yᵢ], computed stably
+    with log-softmax. `labels` are integers 0..K-1 or one-hot rows."""
+    z = _as_value(logits)
+    if z.ndim != 2:
+        raise ShapeError(f"cross_entropy: logits must have shape (m, K); got {z.shape}")
+    m, k = z.shape
+    y = one_hot_targets(labels, m, k, "cross_entropy")
+    return -(z.log_softmax(axis=1) * y).sum() / m
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+    """Mean of softplus(z) - y·z: the cross-entropy of sigmoid(z) against y in [0, 1], stable
+    for any z. Same shape for logits and targets."""
+    z = _as_value(logits)
+    y = _targets_like(targets, z.shape, "binary_cross_entropy_with_logits")
+    return (z.softplus() - y * z).mean()
+
+
+def mse(predictions: Any, targets: Any) -> Value:
+    """Mean squared error, mean over every element."""
+    p = _as_value(predictions)
+    d = p - _targets_like(targets, p.shape, "mse")
+    return (d * d).mean()
+
+
+def hinge(scores: Any, targets: Any) -> Value:
+    """micrograd's SVM max-margin loss: mean of relu(1 - y·s) with labels y in {-1, +1}."""
+    s = _as_value(scores)
+    y = _targets_like(targets, s.shape, "hinge")
+    if not np.all(np.abs(y) == 1):
+        raise ValueError("hinge: targets must be -1 or +1")
+    return (1 - y * s).relu().mean()
