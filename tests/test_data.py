@@ -18,9 +18,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_nn import DomainError, ShapeError, UnsupportedTypeError
-from tinygrad_nn.data import (PLAYGROUND, DataFormatError, Standardizer, batches, load_csv,
-                              load_digits, load_idx, load_mnist, one_hot, train_test_split)
+from tinygrad_nn import DomainError, FileFormatError, ShapeError, UnsupportedTypeError
+from tinygrad_nn.data import (PLAYGROUND, Standardizer, batches, load_csv, load_digits, load_idx,
+                              load_mnist, one_hot, train_test_split)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIGITS = ROOT.parent / "shared" / "data" / "digits.csv.gz"
@@ -228,14 +228,14 @@ CORRUPT_IDX = [
 @pytest.mark.parametrize("gz", [False, True])
 def test_load_idx_refuses_a_corrupt_file(tmp_path, content, message, gz):
     path = write(tmp_path / "bad.idx", content, gz)
-    with pytest.raises(DataFormatError, match=message) as info:
+    with pytest.raises(FileFormatError, match=message) as info:
         load_idx(path)
     assert str(info.value).startswith(f"load_idx: {path}")
 
 
 def test_load_idx_refuses_a_corrupt_gzip_and_a_missing_file(tmp_path):
     path = write(tmp_path / "cut.gz", gzip.compress(GOOD_IDX)[:-8])
-    with pytest.raises(DataFormatError, match=f"load_idx: {path} is a corrupt or truncated gzip"):
+    with pytest.raises(FileFormatError, match=f"load_idx: {path} is a corrupt or truncated gzip"):
         load_idx(path)
     with pytest.raises(FileNotFoundError, match="load_idx: cannot read .*missing"):
         load_idx(tmp_path / "missing")
@@ -266,10 +266,10 @@ def test_load_mnist_refuses_mismatched_or_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"load_mnist: no train images file .*{looked_for}"):
         load_mnist(tmp_path)
     mnist_folder(tmp_path, images, np.zeros(2, dtype=np.uint8))
-    with pytest.raises(DataFormatError, match="holds 3 images but .* holds 2 labels"):
+    with pytest.raises(FileFormatError, match="holds 3 images but .* holds 2 labels"):
         load_mnist(tmp_path)
     mnist_folder(tmp_path, images, np.zeros((3, 1), dtype=np.uint8))
-    with pytest.raises(DataFormatError, match=r"should hold labels of shape \(n,\), but holds "
+    with pytest.raises(FileFormatError, match=r"should hold labels of shape \(n,\), but holds "
                                               r"shape \(3, 1\)"):
         load_mnist(tmp_path)
     with pytest.raises(ValueError, match="load_mnist: kind must be 'train' or 't10k', got 'test'"):
@@ -322,7 +322,7 @@ CORRUPT_CSV = [
 @pytest.mark.parametrize("content, message", CORRUPT_CSV)
 def test_load_csv_refuses_a_bad_table(tmp_path, content, message):
     path = write(tmp_path / "bad.csv", content)
-    with pytest.raises(DataFormatError, match=message) as info:
+    with pytest.raises(FileFormatError, match=message) as info:
         load_csv(path)
     assert str(info.value).startswith(f"load_csv: {path}")
 

@@ -5,18 +5,19 @@ vector-Jacobian product, and `Value.backward()` computes all gradients in one pa
 """
 
 from .engine import Op, Value, constant, is_grad_enabled, no_grad, zero_grad
-from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, TinygradNNError,
-                     UnsupportedTypeError)
+from .errors import (BackwardError, DomainError, FileFormatError, InvalidIndexError, ShapeError,
+                     TinygradNNError, UnsupportedTypeError)
 from .ops import (abs, clip, concatenate, exp, leaky_relu, linear, log, log_softmax, logsumexp,
                   matmul, max, mean, relu, reshape, sigmoid, softmax, softplus, sqrt, stack, sum,
                   tanh, transpose, where)
+from .serialize import load, save
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad",
     "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
-    "InvalidIndexError",
+    "InvalidIndexError", "FileFormatError", "save", "load",
     "abs", "clip", "concatenate", "exp", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
     "sum", "tanh", "transpose", "where",

@@ -26,5 +26,9 @@ class UnsupportedTypeError(TinygradNNError, TypeError):
     """An argument of a type an operation does not accept."""
 
 
+class FileFormatError(TinygradNNError, ValueError):
+    """A file that is corrupt, truncated, or not in the format expected (data sets, saved weights)."""
+
+
 class BackwardError(TinygradNNError, RuntimeError):
     """backward() cannot run as asked (a non-scalar output without a gradient, a bad seed)."""

@@ -10,12 +10,12 @@ Every function that draws random numbers takes ``seed=`` or ``rng=`` (a numpy Ge
 run can be repeated exactly.
 """
 
-from .loaders import DataFormatError, load_csv, load_digits, load_idx, load_mnist
+from .loaders import load_csv, load_digits, load_idx, load_mnist
 from .playground import PLAYGROUND, circle, moons, spiral, two_gaussians, xor
 from .preprocessing import Standardizer, batches, one_hot, train_test_split
 
 __all__ = [
     "circle", "xor", "two_gaussians", "spiral", "moons", "PLAYGROUND",
-    "load_digits", "load_idx", "load_mnist", "load_csv", "DataFormatError",
+    "load_digits", "load_idx", "load_mnist", "load_csv",
     "train_test_split", "one_hot", "Standardizer", "batches",
 ]

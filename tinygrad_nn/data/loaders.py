@@ -1,7 +1,7 @@
 """Datasets from files: the bundled 8×8 digits, MNIST's IDX format and CSV.
 
 Every loader reads plain or gzip-compressed files (recognised by their first bytes, not their
-name), checks what it reads, and raises `DataFormatError` naming the function, the file and
+name), checks what it reads, and raises `FileFormatError` naming the function, the file and
 what is wrong with it. Nothing is unpickled.
 """
 
@@ -21,15 +21,11 @@ from typing import Union
 
 import numpy as np
 
-from ..errors import TinygradNNError
+from ..errors import FileFormatError
 
 PathLike = Union[str, os.PathLike]
 
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-class DataFormatError(TinygradNNError, ValueError):
-    """A data file that is corrupt, truncated or not in the format a loader expects."""
 
 
 def _read_bytes(fn: str, path: PathLike) -> bytes:
@@ -43,7 +39,7 @@ def _read_bytes(fn: str, path: PathLike) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
-        raise DataFormatError(f"{fn}: {os.fspath(path)} is a corrupt or truncated gzip file "
+        raise FileFormatError(f"{fn}: {os.fspath(path)} is a corrupt or truncated gzip file "
                               f"({e})") from None
 
 
@@ -63,20 +59,20 @@ def load_idx(path: PathLike) -> np.ndarray:
     data = _read_bytes("load_idx", path)
     where = f"load_idx: {os.fspath(path)}"
     if len(data) < 4:
-        raise DataFormatError(f"{where}: {len(data)} bytes, too short for the 4-byte IDX header")
+        raise FileFormatError(f"{where}: {len(data)} bytes, too short for the 4-byte IDX header")
     if data[:2] != b"\0\0":
-        raise DataFormatError(f"{where}: bad magic number 0x{data[:4].hex().upper()}; an IDX "
+        raise FileFormatError(f"{where}: bad magic number 0x{data[:4].hex().upper()}; an IDX "
                               "file starts with two zero bytes (MNIST images: 0x00000803, "
                               "labels: 0x00000801)")
     code, ndim = data[2], data[3]
     if code not in _IDX_TYPES:
         known = ", ".join(f"0x{c:02X} {t.name}" for c, t in _IDX_TYPES.items())
-        raise DataFormatError(f"{where}: unknown type code 0x{code:02X}; IDX knows {known}")
+        raise FileFormatError(f"{where}: unknown type code 0x{code:02X}; IDX knows {known}")
     if ndim == 0:
-        raise DataFormatError(f"{where}: the header declares 0 dimensions")
+        raise FileFormatError(f"{where}: the header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataFormatError(f"{where}: truncated header: {ndim} dimensions need {header} "
+        raise FileFormatError(f"{where}: truncated header: {ndim} dimensions need {header} "
                               f"bytes, the file has {len(data)}")
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, offset=4))
     dtype = _IDX_TYPES[code]
@@ -84,7 +80,7 @@ def load_idx(path: PathLike) -> np.ndarray:
     got = len(data) - header
     if got != expected:
         problem = "truncated" if got < expected else f"{got - expected} bytes too long"
-        raise DataFormatError(f"{where}: {problem}: the header declares shape {shape} of "
+        raise FileFormatError(f"{where}: {problem}: the header declares shape {shape} of "
                               f"{dtype.name} ({expected} bytes of data), the file holds {got}")
     return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
@@ -112,13 +108,13 @@ def load_mnist(folder: PathLike, kind: str = "train") -> tuple[np.ndarray, np.nd
     labels_path = _mnist_file(folder, kind, "labels", 1)
     images, labels = load_idx(images_path), load_idx(labels_path)
     if images.ndim != 3:
-        raise DataFormatError(f"load_mnist: {images_path} should hold images of shape "
+        raise FileFormatError(f"load_mnist: {images_path} should hold images of shape "
                               f"(n, rows, cols), but holds shape {images.shape}")
     if labels.ndim != 1:
-        raise DataFormatError(f"load_mnist: {labels_path} should hold labels of shape (n,), "
+        raise FileFormatError(f"load_mnist: {labels_path} should hold labels of shape (n,), "
                               f"but holds shape {labels.shape}")
     if len(images) != len(labels):
-        raise DataFormatError(f"load_mnist: {images_path} holds {len(images)} images but "
+        raise FileFormatError(f"load_mnist: {images_path} holds {len(images)} images but "
                               f"{labels_path} holds {len(labels)} labels")
     return images.reshape(len(images), -1).astype(np.float64), labels.astype(np.int64)
 
@@ -157,7 +153,7 @@ def _features_from_text(cells: np.ndarray, where: str) -> np.ndarray:
         return cells.astype(np.float64)
     except ValueError:
         row, col = next(i for i, s in np.ndenumerate(cells) if not _is_number(s))
-        raise DataFormatError(f"{where}: feature {col} of data row {row + 1} is "
+        raise FileFormatError(f"{where}: feature {col} of data row {row + 1} is "
                               f"{str(cells[row, col])!r}, not a number") from None
 
 
@@ -183,14 +179,14 @@ def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str
     try:
         text = _read_bytes("load_csv", path).decode("utf-8-sig").lstrip("\r\n")
     except UnicodeDecodeError as e:
-        raise DataFormatError(f"{where}: not UTF-8 text ({e})") from None
+        raise FileFormatError(f"{where}: not UTF-8 text ({e})") from None
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows = list(itertools.islice(filter(None, reader), 2))  # the first two non-blank rows
     if not rows:
-        raise DataFormatError(f"{where}: the file is empty")
+        raise FileFormatError(f"{where}: the file is empty")
     first = rows[0]
     if len(first) < 2:
-        raise DataFormatError(f"{where}: found 1 column with delimiter {delimiter!r}; need "
+        raise FileFormatError(f"{where}: found 1 column with delimiter {delimiter!r}; need "
                               "features and a label")
     label = _label_index(label_column, first, where)
     if header == "auto":
@@ -198,7 +194,7 @@ def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str
             _is_number(field) for j, field in enumerate(first) if j != label)
     data_rows = rows[1:] if header else rows
     if not data_rows:
-        raise DataFormatError(f"{where}: no data rows after the header")
+        raise FileFormatError(f"{where}: no data rows after the header")
 
     numeric_labels = _is_number(data_rows[0][label])
     try:
@@ -209,9 +205,9 @@ def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str
                                dtype=np.float64 if numeric_labels else str, comments=None,
                                quotechar='"', ndmin=2)
     except ValueError as e:
-        raise DataFormatError(f"{where}: {e}") from None
+        raise FileFormatError(f"{where}: {e}") from None
     if table.shape[1] != len(first):
-        raise DataFormatError(f"{where}: the first line has {len(first)} columns but the data "
+        raise FileFormatError(f"{where}: the first line has {len(first)} columns but the data "
                               f"rows have {table.shape[1]}")
     features = np.delete(table, label, axis=1)
     if numeric_labels:

@@ -1,0 +1,288 @@
+"""Training loop and evaluation: `fit` a model with mini-batches, then `predict` and `accuracy`.
+
+Class labels come from the model's outputs in one of two ways:
+- K > 1 outputs per sample, shape (n, K): the label is the index of the largest output (argmax);
+  targets are integer labels 0..K-1 or one-hot rows.
+- one output per sample, shape (n,) or (n, 1): the label is 1 when the output is >= `threshold`,
+  else 0. The default 0.5 suits a sigmoid unit (a probability, Ng's ``h >= 0.5``); for a linear
+  output (a logit, or an SVM score trained with `losses.hinge`) or a tanh unit, pass
+  ``threshold=0.0``. A target counts as class 1 when it is > 0, so 0/1 and -1/+1 labels both work.
+
+Evaluation runs under `no_grad()` with the model in eval mode; each module's mode is restored
+afterwards.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+import math
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
+
+import numpy as np
+
+from .engine import Value, no_grad
+from .errors import ShapeError, UnsupportedTypeError
+from .losses import one_hot_targets
+from .nn import Module
+from .optim import checked_loss, progress_bar
+
+METRICS = ("accuracy",)
+Data = Tuple[np.ndarray, np.ndarray]
+
+
+class Stepper(Protocol):
+    """What `fit` needs from an optimizer (`optim.SGD`, `optim.Adam`, or your own)."""
+
+    def zero_grad(self) -> None: ...
+
+    def step(self) -> None: ...
+
+
+@dataclass
+class History:
+    """What `fit` recorded, one entry per epoch run (lists stay empty for what was not tracked).
+
+    `loss` and `accuracy` are averaged over the epoch's samples as they were trained on (the
+    parameters change during the epoch); `val_loss` and `val_accuracy` are computed on the
+    validation data at the end of each epoch. `best_epoch` is the index into these lists of the
+    best value of `monitor` ("val_loss" when there is validation data, else "loss").
+    """
+
+    loss: List[float] = field(default_factory=list)
+    accuracy: List[float] = field(default_factory=list)
+    val_loss: List[float] = field(default_factory=list)
+    val_accuracy: List[float] = field(default_factory=list)
+    epochs: int = 0
+    best_epoch: Optional[int] = None
+    monitor: str = "loss"
+    stopped_early: bool = False
+
+    def record(self, logs: Dict[str, float]) -> None:
+        for name, value in logs.items():
+            getattr(self, name).append(value)
+        self.epochs += 1
+
+
+# ---- labels and evaluation ----------------------------------------------------------------------
+@contextmanager
+def _mode(model: Module, training: bool) -> Iterator[None]:
+    """Put every module in training or eval mode for a while, then restore each one's mode."""
+    saved = [(module, module.training) for module in model.modules()]
+    model.train(training)
+    try:
+        yield
+    finally:
+        for module, mode in saved:
+            module.training = mode
+
+
+@contextmanager
+def _inference(model: Module) -> Iterator[None]:
+    with no_grad(), _mode(model, False):
+        yield
+
+
+def _batch(X: Any, who: str) -> np.ndarray:
+    """X as an (n, features) array of numbers, or a clear error."""
+    if isinstance(X, Value):
+        raise UnsupportedTypeError(f"{who}: X must be a numpy array, not a Value; pass X.numpy()")
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise UnsupportedTypeError(f"{who}: X must hold numbers; got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ShapeError(f"{who}: X must be a batch of shape (n, features); got shape {X.shape}")
+    return X
+
+
+def _check_data(X: Any, y: Any, who: str) -> Data:
+    """X as an (n, features) array and y with the same n, or a clear error."""
+    X, y = _batch(X, who), np.asarray(y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ShapeError(f"{who}: y must have one target per row of X ({len(X)}); "
+                         f"got shape {y.shape}")
+    if not len(X):
+        raise ValueError(f"{who}: X and y are empty")
+    return X, y
+
+
+def _output_array(outputs: Any, n: int, who: str) -> np.ndarray:
+    """The model's outputs for n samples as an (n,) or (n, K) array."""
+    array = np.asarray(outputs.data if isinstance(outputs, Value) else outputs)
+    if array.ndim not in (1, 2) or array.shape[0] != n:
+        raise ShapeError(f"{who}: the model gave outputs of shape {array.shape} for {n} samples; "
+                         f"expected ({n},) or ({n}, K)")
+    return array
+
+
+def _labels_from_outputs(outputs: np.ndarray, threshold: float) -> np.ndarray:
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        return outputs.argmax(axis=1)
+    return (outputs.reshape(-1) >= threshold).astype(np.int64)
+
+
+def _labels_from_targets(y: np.ndarray, outputs: np.ndarray, who: str) -> np.ndarray:
+    """Class labels from targets: integer labels or one-hot rows for K outputs (checked as
+    losses.cross_entropy checks them), 0/1 or -1/+1 for one output."""
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        return one_hot_targets(y, *outputs.shape, who).argmax(axis=1)
+    y = y.reshape(-1)
+    if not np.isin(y, (-1, 0, 1)).all():
+        raise ValueError(f"{who}: accuracy with one output needs class labels 0/1 or -1/+1; got "
+                         f"{y[~np.isin(y, (-1, 0, 1))][0]} (for regression, use metrics=())")
+    return (y > 0).astype(np.int64)
+
+
+def _outputs(model: Module, X: np.ndarray, who: str) -> np.ndarray:
+    """The model's outputs for a batch, computed in eval mode without recording a graph."""
+    with _inference(model):
+        return _output_array(model(X), len(X), who)
+
+
+def predict(model: Module, X: Any, threshold: float = 0.5) -> np.ndarray:
+    """Class labels for a batch X of shape (n, features): argmax over K outputs, or
+    ``output >= threshold`` for one output (see the module docstring for which threshold)."""
+    return _labels_from_outputs(_outputs(model, _batch(X, "predict"), "predict"), threshold)
+
+
+def accuracy(model: Module, X: Any, y: Any, threshold: float = 0.5) -> float:
+    """The fraction of samples whose predicted label equals the target (integer labels or
+    one-hot rows; with one output, targets > 0 are class 1)."""
+    X, y = _check_data(X, y, "accuracy")
+    return _accuracy(_outputs(model, X, "accuracy"), y, threshold, "accuracy")
+
+
+def _accuracy(outputs: np.ndarray, y: np.ndarray, threshold: float, who: str) -> float:
+    predicted = _labels_from_outputs(outputs, threshold)
+    return float(np.mean(predicted == _labels_from_targets(y, outputs, who)))
+
+
+def _measure(outputs: Value, loss: Value, y: np.ndarray,
+             threshold: Optional[float]) -> Dict[str, float]:
+    """The loss of a batch and, unless `threshold` is None, its accuracy."""
+    logs = {"loss": loss.item()}
+    if threshold is not None:
+        logs["accuracy"] = _accuracy(_output_array(outputs, len(y), "fit"), y, threshold, "fit")
+    return logs
+
+
+# ---- the training loop --------------------------------------------------------------------------
+def _count(who: str, name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{who}: {name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _split(X: np.ndarray, y: np.ndarray, fraction: float, validation_data: Optional[Sequence[Any]],
+           rng: np.random.Generator) -> Tuple[Data, Optional[Data]]:
+    """(training data, validation data or None): `validation_data` as given, or a random
+    `fraction` of the samples held out (random, since datasets often come sorted by class)."""
+    if validation_data is not None:
+        if fraction:
+            raise ValueError("fit: give validation_split or validation_data, not both")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
+        return (X, y), _check_data(*validation_data, "fit (validation_data)")
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"fit: validation_split must lie in [0, 1); got {fraction}")
+    if not fraction:
+        return (X, y), None
+    held_out = round(len(X) * fraction)
+    if not 0 < held_out < len(X):
+        raise ValueError(f"fit: validation_split={fraction} of {len(X)} samples leaves "
+                         f"{held_out} for validation and {len(X) - held_out} for training; "
+                         "both need at least one")
+    order = rng.permutation(len(X))
+    train, val = order[held_out:], order[:held_out]
+    return (X[train], y[train]), (X[val], y[val])
+
+
+def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y: Any,
+        optimizer: Stepper, epochs: int = 10, batch_size: Optional[int] = 32, *,
+        shuffle: bool = True, seed: Union[int, np.random.Generator, None] = None,
+        validation_split: float = 0.0, validation_data: Optional[Sequence[Any]] = None,
+        metrics: Sequence[str] = ("accuracy",), threshold: float = 0.5,
+        early_stopping: Optional[int] = None, progress: Optional[bool] = None,
+        callback: Optional[Callable[[int, Dict[str, float]], Any]] = None) -> History:
+    """Train `model` on (X, y) with mini-batches: for each batch, zero the gradients, compute
+    ``loss_fn(model(X_batch), y_batch)``, backpropagate and take an optimizer step.
+
+    - `batch_size`: samples per step (the last batch of an epoch may be smaller); None trains
+      on the whole set at once.
+    - `shuffle` reorders the samples every epoch with a Generator seeded by `seed` (which also
+      draws the `validation_split`), so a seeded model and a seed reproduce a run exactly.
+    - `validation_split` holds out that fraction of the samples at random; or pass
+      `validation_data=(X_val, y_val)`.
+    - `metrics`: ``("accuracy",)`` (labels read from outputs with `threshold`, see the module
+      docstring) or ``()`` for regression.
+    - `early_stopping=patience` stops after `patience` epochs in a row without a new best
+      `val_loss` (or `loss` without validation data), then restores the weights the model had at
+      the end of the best epoch.
+    - `progress`: a tqdm bar showing loss and accuracy, on when stderr is a terminal (None),
+      forced on (True) or off (False).
+    - `callback(epoch, logs)` runs after each epoch with the values just recorded; `epoch`
+      counts from 0, as an index into the History lists.
+
+    Modules are in training mode during the epochs and get their modes back at the end.
+    """
+    X, y = _check_data(X, y, "fit")
+    epochs = _count("fit", "epochs", epochs, 1)
+    batch_size = len(X) if batch_size is None else _count("fit", "batch_size", batch_size, 1)
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"fit: unknown metrics {unknown}; available: {list(METRICS)}")
+    patience = (None if early_stopping is None
+                else _count("fit", "early_stopping", early_stopping, 1))
+    rng = np.random.default_rng(seed)
+    (X, y), validation = _split(X, y, validation_split, validation_data, rng)
+    scored_threshold = threshold if "accuracy" in metrics else None
+    history = History(monitor="loss" if validation is None else "val_loss")
+    best, best_state, waited = math.inf, None, 0
+
+    def train_epoch(bar: Any) -> Dict[str, float]:
+        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        totals: Dict[str, float] = {}
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad()
+            outputs = model(X[rows])
+            loss = checked_loss(loss_fn(outputs, y[rows]), "fit")
+            loss.backward()
+            optimizer.step()
+            for name, value in _measure(outputs, loss, y[rows], scored_threshold).items():
+                totals[name] = totals.get(name, 0.0) + value * len(rows)
+            bar.update(1)
+        return {name: total / len(X) for name, total in totals.items()}
+
+    def validate() -> Dict[str, float]:
+        X_val, y_val = validation
+        with _inference(model):
+            outputs = model(X_val)
+            loss = checked_loss(loss_fn(outputs, y_val), "fit (validation)")
+            logs = _measure(outputs, loss, y_val, scored_threshold)
+        return {"val_" + name: value for name, value in logs.items()}
+
+    batches = math.ceil(len(X) / batch_size)
+    with _mode(model, True), progress_bar(progress, total=epochs * batches, unit="batch") as bar:
+        for epoch in range(epochs):
+            bar.set_description(f"epoch {epoch + 1}/{epochs}")
+            logs = train_epoch(bar)
+            if validation is not None:
+                logs.update(validate())
+            history.record(logs)
+            bar.set_postfix(logs)
+            if callback is not None:
+                callback(epoch, logs)
+            if logs[history.monitor] < best:
+                best, history.best_epoch, waited = logs[history.monitor], epoch, 0
+                if patience is not None:
+                    best_state = model.state_dict()
+            else:
+                waited += 1
+                if patience is not None and waited >= patience:
+                    history.stopped_early = True
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
