@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
 PY="$VENV/bin/python"
+# Small models run fastest on one BLAS thread (threads cost more than they save at these sizes,
+# and a busy machine makes them wait); set OPENBLAS_NUM_THREADS yourself to override.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 
 say() { echo "==> $*"; }
 
@@ -53,7 +56,7 @@ case "${1:-}" in
         say "running: python -m tinygrad_nn demo $*"
         exec "$PY" -m tinygrad_nn demo "$@" ;;
     test)
-        shift; ensure_dot; ensure_venv; ensure_package test
+        shift; ensure_dot; ensure_venv; ensure_package test,plot
         say "running: python -m pytest (hypothesis profile: ${HYPOTHESIS_PROFILE:-dev}) $*"
         exec "$PY" -m pytest "$@" ;;
     bench)

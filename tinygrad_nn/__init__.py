@@ -5,19 +5,25 @@ vector-Jacobian product, and `Value.backward()` computes all gradients in one pa
 """
 
 from .engine import Op, Value, constant, is_grad_enabled, no_grad, zero_grad
-from .errors import (BackwardError, DomainError, FileFormatError, InvalidIndexError, ShapeError,
-                     TinygradNNError, UnsupportedTypeError)
+from .errors import (BackwardError, DomainError, FileFormatError, GraphvizNotFoundError,
+                     InvalidIndexError, ShapeError, TinygradNNError, UnsupportedTypeError)
 from .ops import (abs, clip, concatenate, exp, leaky_relu, linear, log, log_softmax, logsumexp,
                   matmul, max, mean, relu, reshape, sigmoid, softmax, softplus, sqrt, stack, sum,
                   tanh, transpose, where)
 from .serialize import load, save
+from .viz import draw_dot, repr_svg, save_svg, summary
+
+# Pictures of the graph, as Value methods: v.to_svg("graph.svg"), and inline in Jupyter.
+Value.to_svg = save_svg
+Value._repr_svg_ = repr_svg
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad",
     "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
-    "InvalidIndexError", "FileFormatError", "save", "load",
+    "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "save", "load",
+    "draw_dot", "save_svg", "summary",
     "abs", "clip", "concatenate", "exp", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
     "sum", "tanh", "transpose", "where",

@@ -32,3 +32,7 @@ class FileFormatError(TinygradNNError, ValueError):
 
 class BackwardError(TinygradNNError, RuntimeError):
     """backward() cannot run as asked (a non-scalar output without a gradient, a bad seed)."""
+
+
+class GraphvizNotFoundError(TinygradNNError, RuntimeError):
+    """The Graphviz program ``dot``, which lays out and renders graphs, is not installed."""

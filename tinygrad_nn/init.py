@@ -12,7 +12,7 @@ fan_in)`` for a weight matrix (the layout of `Layer.W`).
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Tuple, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -80,6 +80,13 @@ def zeros(shape: Shape, rng: np.random.Generator) -> np.ndarray:
     return np.zeros(shape)
 
 
+def debug(shape: Shape, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+    """The course's debugInitializeWeights: sin(1), sin(2), ... divided by 10, laid out in
+    column-major order. Deterministic and free of symmetry: the weights of its gradient check."""
+    n = int(np.prod(shape))
+    return (np.sin(np.arange(1, n + 1)) / 10).reshape(shape, order="F")
+
+
 INITIALIZERS: Dict[str, Initializer] = {
     "epsilon": epsilon_uniform(0.12),
     "uniform": uniform,
@@ -89,6 +96,7 @@ INITIALIZERS: Dict[str, Initializer] = {
     "he_uniform": he_uniform,
     "he_normal": he_normal,
     "zeros": zeros,
+    "debug": debug,
 }
 
 

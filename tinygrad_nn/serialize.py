@@ -13,16 +13,15 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, Mapping, Union
-import uuid
+from typing import IO, Any, Dict, Mapping
 import zipfile
 import zlib
 
 import numpy as np
 
 from .errors import FileFormatError, UnsupportedTypeError
+from .files import PathLike, atomic_open
 
-PathLike = Union[str, "os.PathLike[str]"]
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 SUFFIX = ".npy"
 
@@ -74,22 +73,8 @@ def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
     """Write `state_dict` (name -> numeric array, e.g. ``model.state_dict()``) to `path` as an
     .npz archive, atomically. The path is used as given (no suffix is added)."""
     arrays = _arrays_to_save(state_dict)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist")
-    # A hidden temporary name in the same directory: os.replace is atomic within a file system.
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            _write_npz(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_open(path, "save") as file:
+        _write_npz(file, arrays)
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
