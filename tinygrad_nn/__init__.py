@@ -5,8 +5,9 @@ vector-Jacobian product, and `Value.backward()` computes all gradients in one pa
 """
 
 from .engine import Op, Value, constant, is_grad_enabled, no_grad, zero_grad
-from .errors import (BackwardError, DomainError, FileFormatError, GraphvizNotFoundError,
-                     InvalidIndexError, ShapeError, TinygradNNError, UnsupportedTypeError)
+from .errors import (BackwardError, DomainError, FileFormatError, GradcheckError,
+                     GraphvizNotFoundError, InvalidIndexError, ShapeError, TinygradNNError,
+                     UnsupportedTypeError)
 from .ops import (abs, clip, concatenate, exp, leaky_relu, linear, log, log_softmax, logsumexp,
                   matmul, max, mean, relu, reshape, sigmoid, softmax, softplus, sqrt, stack, sum,
                   tanh, transpose, where)
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad",
     "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
-    "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "save", "load",
+    "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "GradcheckError", "save", "load",
     "draw_dot", "save_svg", "summary",
     "abs", "clip", "concatenate", "exp", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",

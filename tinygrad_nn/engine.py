@@ -201,15 +201,18 @@ class Value:
             fn, kw, out = node._fn, node._kw, node.data
             datas = tuple(map(_DATA, inputs))
             vjps = [partial(fn.vjps[0], i) for i in range(len(inputs))] if fn.variadic else fn.vjps
-            for i, (vjp, v) in enumerate(zip(vjps, inputs)):
-                if not v.requires_grad:
-                    continue
-                gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
-                if gi is None:
-                    continue
-                if type(gi) is not float or type(v.data) is not float:
-                    gi = fit_to(gi, v.data, fn.name, i)
-                _accumulate(v, gi)
+            for vjp, v in zip(vjps, inputs):
+                if v.requires_grad:
+                    gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
+                    if gi is None:
+                        continue
+                    if type(gi) is not float or type(v.data) is not float:
+                        try:
+                            gi = fit_to(gi, v.data)
+                        except ShapeError as e:
+                            raise ShapeError(f"{fn.name}: the VJP for input {inputs.index(v)} "
+                                             f"gave {e}") from None
+                    _accumulate(v, gi)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -294,7 +297,7 @@ def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
     return arr.astype(target, copy=False)
 
 
-def fit_to(grad: Any, data: Any, op: str = "", i: int = 0) -> Any:
+def fit_to(grad: Any, data: Any) -> Any:
     """Sum `grad` back to the shape (and dtype) of `data`, undoing numpy broadcasting."""
     if type(data) is float:
         return grad if type(grad) is float else float(np.sum(grad))
@@ -310,8 +313,8 @@ def fit_to(grad: Any, data: Any, op: str = "", i: int = 0) -> Any:
         try:
             grad = np.broadcast_to(grad, shape)
         except ValueError:
-            raise ShapeError(f"{op}: the VJP for input {i} gave a gradient of shape {grad.shape}, "
-                             f"which does not reduce to the input's shape {shape}") from None
+            raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
+                             f"input's shape {shape}") from None
     if grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)
     return grad
@@ -362,11 +365,10 @@ def _seed(data: Any, grad: Any) -> Any:
                 f"with respect to it, e.g. out.backward(np.ones({shape}))")
         return np.ones_like(data)
     seed = as_data(grad, "backward")
-    seed_shape = () if type(seed) is float else seed.shape
-    if seed_shape != shape:
-        raise BackwardError(f"backward: the gradient has shape {seed_shape} but the output has "
+    if np.shape(seed) != shape:
+        raise BackwardError(f"backward: the gradient has shape {np.shape(seed)} but the output has "
                             f"shape {shape}; they must match")
-    return float(seed) if type(data) is float else seed.astype(data.dtype, copy=False)
+    return float(seed) if type(data) is float else np.asarray(seed, dtype=data.dtype)
 
 
 def _zeros_like(data: Any) -> Any:

@@ -5,6 +5,8 @@ expect (ValueError, TypeError, RuntimeError), so `except ValueError` keeps worki
 name the operation and the shapes or values at fault.
 """
 
+from typing import Any, Sequence
+
 
 class TinygradNNError(Exception):
     """Base class of every error raised by tinygrad_nn."""
@@ -36,3 +38,16 @@ class BackwardError(TinygradNNError, RuntimeError):
 
 class GraphvizNotFoundError(TinygradNNError, RuntimeError):
     """The Graphviz program ``dot``, which lays out and renders graphs, is not installed."""
+
+
+class GradcheckError(TinygradNNError, AssertionError):
+    """Backpropagation disagrees with finite differences, or the check cannot be made.
+
+    An AssertionError, so that pytest reports it as a test failure. ``mismatches`` holds one
+    `tinygrad_nn.gradcheck.Mismatch` per (output, input) pair that disagrees (empty when the
+    check could not run).
+    """
+
+    def __init__(self, message: str, mismatches: Sequence[Any] = ()):
+        super().__init__(message)
+        self.mismatches = tuple(mismatches)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import numpy as np
+import scipy.special
 
 from . import ops
 from .engine import Value, constant
@@ -63,6 +64,8 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     the parameters to penalise, usually ``model.weights()`` (biases are not regularized). When h
     was computed by the sigmoid op, the logs are taken from its input z in the exact and stable
     forms log h = -softplus(-z), log(1 - h) = -softplus(z), so saturated units cost no infinity.
+    Outputs computed without a graph (under `no_grad`) have no z: their cost is computed from h
+    and is inf when a unit is saturated to exactly 0 or 1 against its target.
     """
     h = _as_value(outputs)
     m, k = _rows(h, "logistic_cost")
@@ -70,10 +73,13 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
         _targets_like(targets, (m,), "logistic_cost")
     if h._fn is ops.sigmoid:
         z = h._prev[0]
-        log_h, log_1mh = -ops.softplus(-z), -ops.softplus(z)
+        cost = -(y * -ops.softplus(-z) + (1 - y) * -ops.softplus(z)).sum() / m
+    elif not h.requires_grad:  # no graph (no_grad, an evaluation): the value alone, inf if h hits 0 or 1
+        with np.errstate(divide="ignore"):
+            terms = scipy.special.xlogy(y, h.data) + scipy.special.xlog1py(1 - y, -h.data)
+        cost = constant(-terms.sum() / m)
     else:
-        log_h, log_1mh = h.log(), (1 - h).log()
-    cost = -(y * log_h + (1 - y) * log_1mh).sum() / m
+        cost = -(y * h.log() + (1 - y) * (1 - h).log()).sum() / m
     weights = list(weights)
     if lam and weights:
         cost = cost + (lam / (2 * m)) * sum_of_squares(weights)

@@ -1,0 +1,162 @@
+"""Modules: the logistic unit, layers, MLPs, their parameters, state and input/output types."""
+
+import numpy as np
+import pytest
+
+import tinygrad_nn as tn
+from tinygrad_nn import ShapeError, Value
+from tinygrad_nn.gradcheck import check_gradients
+from tinygrad_nn.losses import cross_entropy, logistic_cost
+from tinygrad_nn.nn import MLP, Layer, Module, Neuron
+
+BOOLEAN_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+
+
+def _unit(theta):
+    """A logistic unit with hand-set weights θ = [bias, w1, w2] (Ng's lecture examples)."""
+    n = Neuron(2)
+    n.load_state_dict({"w": np.array(theta[1:], dtype=float), "b": np.array(theta[0], dtype=float)})
+    return n
+
+
+@pytest.mark.parametrize("theta, truth", [
+    ([-30, 20, 20], [0, 0, 0, 1]),   # AND
+    ([-10, 20, 20], [0, 1, 1, 1]),   # OR
+    ([10, -20, -20], [1, 0, 0, 0]),  # (NOT x1) AND (NOT x2)
+])
+def test_logistic_unit_computes_boolean_functions(theta, truth):
+    out = _unit(theta)(BOOLEAN_INPUTS)
+    assert out.shape == (4,)
+    np.testing.assert_array_equal(out.data > 0.5, np.array(truth, dtype=bool))
+    assert np.all(np.abs(out.data - truth) < 1e-4)  # sigmoid(±10) is within 5e-5 of 0 or 1
+
+
+def test_xnor_network_from_thetas():
+    # hidden: AND and NOR; output: OR of them
+    model = MLP.from_thetas([np.array([[-30, 20, 20], [10, -20, -20]]), np.array([[-10, 20, 20]])])
+    out = model(BOOLEAN_INPUTS)
+    assert out.shape == (4, 1)
+    np.testing.assert_array_equal(out.data[:, 0] > 0.5, [True, False, False, True])
+
+
+def test_output_type_follows_input():
+    model = MLP(3, [4, 2], seed=0)
+    x = np.array([0.5, -1.0, 2.0])
+    one = model(x)
+    assert isinstance(one, Value) and one.shape == (2,)
+    batch = model(np.stack([x, x, x]))
+    assert batch.shape == (3, 2)
+    np.testing.assert_allclose(batch.data[1], one.data, rtol=1e-14)
+    as_list = model([Value(0.5), Value(-1.0), 2.0])
+    assert isinstance(as_list, list) and len(as_list) == 2
+    np.testing.assert_allclose([v.item() for v in as_list], one.data, rtol=1e-14)
+    assert isinstance(model([0.5, -1.0, 2.0]), list)
+    assert Neuron(3, seed=0)(x).shape == () and Neuron(3, seed=0)(np.stack([x, x])).shape == (2,)
+
+
+def test_list_inputs_get_gradients_micrograd_style():
+    model = MLP(2, [3, 1], activation="tanh", seed=1)
+    xs = [Value(0.3), Value(-0.7)]
+    (out,) = model(xs)
+    out.backward()
+    assert all(type(x.grad) is float and x.grad != 0 for x in xs)
+
+
+def test_wrong_feature_count_is_a_clear_error():
+    with pytest.raises(ShapeError, match=r"Layer\(3 -> 2.*\(n, 3\); got shape \(4, 5\)"):
+        Layer(3, 2)(np.ones((4, 5)))
+    with pytest.raises(ShapeError, match=r"MLP.*got shape \(2,\)"):
+        MLP(3, [2])(np.ones(2))
+
+
+def test_named_parameters_and_weights():
+    model = MLP(2, [3, 1], seed=0)
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b"]
+    assert [p.shape for p in model.parameters()] == [(3, 2), (3,), (1, 3), (1,)]
+    assert model.weights() == [model.layers[0].W, model.layers[1].W]
+    assert model.num_parameters() == 6 + 3 + 3 + 1
+
+
+def test_custom_module_registers_attributes_and_shared_parameters_once():
+    class TwoHeads(Module):
+        def __init__(self):
+            self.body = Layer(2, 4, seed=0)
+            self.heads = [Layer(4, 1, seed=1), Layer(4, 1, seed=2)]
+            self.scale = Value(1.0)
+            self.alias = self.scale
+            self.frozen = Value(np.ones(2), requires_grad=False)
+
+        def forward(self, x):
+            h = self.body(x)
+            return self.heads[0](h) * self.scale + self.heads[1](h)
+
+    m = TwoHeads()
+    assert [n for n, _ in m.named_parameters()] == [
+        "body.W", "body.b", "heads.0.W", "heads.0.b", "heads.1.W", "heads.1.b", "scale"]
+    assert len(list(m.modules())) == 4
+    m.eval()
+    assert not any(mod.training for mod in m.modules())
+    m.train()
+    assert all(mod.training for mod in m.modules())
+
+
+def test_state_dict_round_trip_and_strict_loading():
+    a, b = MLP(2, [3, 2], seed=0), MLP(2, [3, 2], seed=1)
+    x = np.array([[0.1, 0.2]])
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    sd = a.state_dict()
+    sd["layers.0.W"][0, 0] = 99.0  # a copy: the model is not changed through it
+    assert a.layers[0].W.data[0, 0] != 99.0
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda sd: sd.pop("layers.1.b"), "missing: layers.1.b"),
+    (lambda sd: sd.update(extra=np.ones(1)), "unexpected: extra"),
+    (lambda sd: sd.update({"layers.0.W": np.ones((2, 3))}), r"layers.0.W: shape \(2, 3\) in the state, \(3, 2\)"),
+    (lambda sd: sd.update({"layers.0.b": np.ones(3, dtype=np.float32)}), "layers.0.b: dtype float32"),
+])
+def test_bad_state_is_refused_and_the_model_left_unchanged(edit, message):
+    model = MLP(2, [3, 2], seed=0)
+    before = model.state_dict()
+    sd = MLP(2, [3, 2], seed=5).state_dict()
+    edit(sd)
+    with pytest.raises(ShapeError, match=message):
+        model.load_state_dict(sd)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_seed_reproduces_the_model_and_layers_differ():
+    a, b = MLP(4, [8, 8, 2], seed=3), MLP(4, [8, 8, 2], seed=3)
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert not np.array_equal(a.layers[1].W.data, MLP(4, [8, 8, 2], seed=4).layers[1].W.data)
+
+
+def test_float32_model_stays_float32():
+    model = MLP(3, [4, 2], activation="relu", output_activation="linear", seed=0, dtype=np.float32)
+    out = model(np.ones((5, 3)))  # float64 data is cast to the model's dtype
+    assert out.dtype == np.float32
+    cross_entropy(out, np.array([0, 1, 0, 1, 1])).backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+
+
+def test_from_thetas_checks_shapes():
+    with pytest.raises(ShapeError, match="Theta2 takes 3 inputs but Theta1 gives 5 outputs"):
+        MLP.from_thetas([np.ones((5, 4)), np.ones((2, 4))])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "softplus", "leaky_relu"])
+def test_backprop_through_every_activation_matches_finite_differences(activation):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    model = MLP(3, [4, 2], activation=activation, output_activation="sigmoid", seed=2)
+    assert check_gradients(model, lambda out, t: logistic_cost(out, t, model.weights(), lam=0.5), X, y)
+
+
+def test_linear_op_equals_matmul_plus_bias():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=(4, 3)), Value(rng.normal(size=(2, 3))), Value(rng.normal(size=2))
+    np.testing.assert_allclose(tn.linear(x, w, b).data, x @ w.data.T + b.data, rtol=1e-14)
