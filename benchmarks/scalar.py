@@ -1,0 +1,168 @@
+"""Scalar engine benchmark: micrograd's moons demo training step, and a 10**6-node chain.
+
+The same model code (`ScalarMLP`, written micrograd style: lists of scalar Values) runs with
+micrograd's `Value` and with tinygrad_nn's, each in a fresh interpreter, with the garbage
+collector on as users run it. Both must compute the same loss at step 0 from the same weights.
+
+    python -m benchmarks.scalar            # both engines, ratio table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from typing import Any, Dict, List
+
+from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
+
+
+def engine_value(engine: str) -> Any:
+    if engine == "micrograd":
+        from micrograd.engine import Value
+    else:
+        from tinygrad_nn import Value
+    return Value
+
+
+class ScalarMLP:
+    """micrograd's MLP: neurons are lists of scalar weights; ReLU on every layer but the last."""
+
+    def __init__(self, Value: Any, nin: int, nouts: List[int], seed: int = 1337):
+        rnd = random.Random(seed)
+        sizes = [nin] + nouts
+        self.layers = [[([Value(rnd.uniform(-1, 1)) for _ in range(fan_in)], Value(0.0))
+                        for _ in range(fan_out)] for fan_in, fan_out in zip(sizes, sizes[1:])]
+
+    def __call__(self, x: list) -> Any:
+        for depth, layer in enumerate(self.layers):
+            last = depth == len(self.layers) - 1
+            acts = [sum((wi * xi for wi, xi in zip(w, x)), b) for w, b in layer]
+            x = acts if last else [a.relu() for a in acts]
+        return x[0]
+
+    def parameters(self) -> list:
+        return [p for layer in self.layers for w, b in layer for p in w + [b]]
+
+
+def moons_data(n: int = 100) -> tuple:
+    from tinygrad_nn.data import moons
+    X, y = moons(n, noise=0.1, seed=1)
+    return X.tolist(), [2.0 * label - 1.0 for label in y.tolist()]  # labels -1 / +1 for the SVM loss
+
+
+def train_steps(engine: str, steps: int) -> Dict[str, Any]:
+    """Run `steps` SGD steps of micrograd's demo (SVM max-margin loss + L2), timing each phase."""
+    Value = engine_value(engine)
+    model = ScalarMLP(Value, 2, [16, 16, 1])
+    X, y = moons_data()
+    forward, backward, whole, losses = [], [], [], []
+    for k in range(steps):
+        t0 = time.perf_counter()
+        inputs = [[Value(a) for a in row] for row in X]
+        scores = [model(x) for x in inputs]
+        margins = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        data_loss = sum(margins) * (1.0 / len(margins))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        loss = data_loss + reg_loss
+        t1 = time.perf_counter()
+        for p in model.parameters():
+            p.grad = 0.0
+        loss.backward()
+        t2 = time.perf_counter()
+        lr = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        t3 = time.perf_counter()
+        forward.append(t1 - t0)
+        backward.append(t2 - t1)
+        whole.append(t3 - t0)
+        losses.append(loss.data)
+    return {"engine": engine, "forward": summarize(forward), "backward": summarize(backward),
+            "step": summarize(whole), "losses": losses, "nodes_per_step": None}
+
+
+def chain(engine: str, depth: int) -> Dict[str, Any]:
+    """Build y = ((x * c) + c) * c ... with `depth` ops, then backward; time and peak memory."""
+    Value = engine_value(engine)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    x = Value(0.5)
+    t0 = time.perf_counter()
+    y = x
+    for k in range(depth // 2):
+        y = y * 1.0000001 + 1e-9
+    t1 = time.perf_counter()
+    try:
+        y.backward()
+        error = None
+    except RecursionError as e:
+        error = f"RecursionError: {e}"
+    t2 = time.perf_counter()
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    return {"engine": engine, "depth": depth, "build": t1 - t0, "backward": t2 - t1,
+            "peak_mb": peak_mb, "error": error, "grad": x.grad if error is None else None}
+
+
+def compare(steps: Dict[str, int], depth: int) -> None:
+    """Run both engines in their own processes and write the ratio table."""
+    runs = {}
+    for engine, n in steps.items():
+        try:
+            runs[engine] = run_in_subprocess("benchmarks.scalar", "--engine", engine,
+                                             "--steps", str(n))
+        except RuntimeError as e:
+            if "No module named 'micrograd'" in str(e):
+                print("micrograd not installed (pip install micrograd): skipped", file=sys.stderr)
+                continue
+            raise
+    mine = runs["tinygrad_nn"]
+    rows, data = [], {"runs": runs}
+    peer = runs.get("micrograd")
+    if peer:
+        agree = abs(peer["losses"][0] - mine["losses"][0]) <= 1e-9 * abs(peer["losses"][0])
+        if not agree:
+            raise SystemExit(f"the engines disagree at step 0: micrograd loss {peer['losses'][0]} "
+                             f"vs tinygrad_nn {mine['losses'][0]}")
+        data["loss_step0"] = mine["losses"][0]
+    for phase in ("forward", "backward", "step"):
+        m = mine[phase]["median"]
+        p = peer[phase]["median"] if peer else None
+        rows.append([f"moons MLP 2-16-16-1, 100 points: {phase}", fmt_seconds(p), fmt_seconds(m),
+                     f"{p / m:.1f}x" if p else "n/a",
+                     f"{mine[phase]['min'] * 1e3:.0f}–{mine[phase]['max'] * 1e3:.0f} ms"])
+    chains = {e: run_in_subprocess("benchmarks.scalar", "--engine", e, "--chain", str(d))
+              for e, d in [("tinygrad_nn", depth)] + ([("micrograd", 2000)] if peer else [])}
+    data["chain"] = chains
+    c = chains["tinygrad_nn"]
+    peer_chain = chains.get("micrograd")
+    rows.append([f"chain of {depth:,} nodes: build + backward",
+                 "fails at depth 2,000: RecursionError" if peer_chain and peer_chain["error"] else "n/a",
+                 f"{fmt_seconds(c['build'] + c['backward'])} ({c['peak_mb']:.0f} MB peak)", "", ""])
+    table = markdown_table(["benchmark", "micrograd (median)", "tinygrad_nn (median)",
+                            "speed-up", "tinygrad_nn min–max"], rows)
+    data["speedup_step"] = peer["step"]["median"] / mine["step"]["median"] if peer else None
+    write_results("scalar", data, table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["micrograd", "tinygrad_nn"])
+    parser.add_argument("--steps", type=int, default=0, help="training steps to time (worker mode)")
+    parser.add_argument("--chain", type=int, default=0, help="chain depth to time (worker mode)")
+    parser.add_argument("--json", action="store_true", help="worker mode: print the result as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller chain")
+    args = parser.parse_args()
+    if args.engine:
+        result = chain(args.engine, args.chain) if args.chain else train_steps(args.engine, args.steps)
+        print(json.dumps(result))
+        return
+    quick = args.quick
+    compare({"micrograd": 2 if quick else 5, "tinygrad_nn": 3 if quick else 15},
+            10**5 if quick else 10**6)
+
+
+if __name__ == "__main__":
+    main()
