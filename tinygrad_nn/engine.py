@@ -28,6 +28,12 @@ _grad_enabled = True  # switched off by `no_grad`
 _DATA = operator.attrgetter("data")
 
 
+def identity_vjp(g: Any, out: Any, *inputs: Any, **kw: Any) -> Any:
+    """The VJP of an input that reaches the output unchanged (as in a + b): g itself. backward()
+    recognises it and skips the call, since half of a network's nodes are additions."""
+    return g
+
+
 class Op:
     """A differentiable primitive: a forward function on raw data and one VJP per input.
 
@@ -203,7 +209,10 @@ class Value:
             vjps = [partial(fn.vjps[0], i) for i in range(len(inputs))] if fn.variadic else fn.vjps
             for vjp, v in zip(vjps, inputs):
                 if v.requires_grad:
-                    gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
+                    if vjp is identity_vjp:
+                        gi = g
+                    else:
+                        gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
                     if gi is None:
                         continue
                     if type(gi) is not float or type(v.data) is not float:

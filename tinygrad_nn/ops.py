@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .engine import Op, Value
+from .engine import Op, Value, identity_vjp
 from .errors import DomainError, ShapeError
 
 
@@ -40,11 +40,11 @@ def _by_type(scalar_fn: Any, array_fn: Any) -> Any:
 
 # ---- arithmetic -------------------------------------------------------------------------------
 add = Op("+", lambda a, b: a + b,
-         lambda g, out, a, b: g,
-         lambda g, out, a, b: g)
+         identity_vjp,
+         identity_vjp)
 
 sub = Op("-", lambda a, b: a - b,
-         lambda g, out, a, b: g,
+         identity_vjp,
          lambda g, out, a, b: -g)
 
 mul = Op("*", lambda a, b: a * b,
@@ -250,7 +250,7 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 linear = Op("linear", _linear,
             lambda g, out, x, w, b: g @ w,
             _linear_vjp_w,
-            lambda g, out, x, w, b: g)
+            identity_vjp)  # the engine sums g over the batch to b's shape
 
 
 # ---- reductions -------------------------------------------------------------------------------
