@@ -577,7 +577,8 @@ def expressions(draw: Callable, ops: Optional[Sequence[Union[str, OpSpec]]] = No
     Every op is applied only where it is smooth at the drawn inputs (inside its domain, MARGIN
     away from its kinks) and yields at most `max_size` elements, none larger than LIMIT. Inputs
     are arrays of `input_shapes`, or Python floats with ``scalar=True`` (ops that take only
-    arrays are left out then).
+    arrays are left out then; an op like `stack` still turns floats into an array, whose later
+    partners are then drawn as arrays too).
 
     An op with a narrow domain needs others that bring values back into it: with ``ops=["log"]``
     alone, log(log(x)) soon leaves log's domain, no op applies, and hypothesis rejects the draw
