@@ -7,7 +7,6 @@ torch.autograd.gradcheck (full and fast_mode=True) on the same small MLP, same w
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any, Callable, Dict
 
 import numpy as np
