@@ -212,8 +212,8 @@ class Value:
         seed = _seed(self.data, grad)
         order = _toposort(self)  # also clears the grad of every intermediate node on the way
         _accumulate(self, seed)
-        for node in reversed(order):
-            inputs, g = node._prev, node.grad
+        for node, inputs in reversed(order):
+            g = node.grad
             if not inputs or g is None:  # a leaf (its share was added as it arrived), or no path
                 continue
             fn, kw, out = node._fn, node._kw, node.data
@@ -355,25 +355,27 @@ def _accumulate(v: Value, g: Any) -> None:
 
 
 def _toposort(root: Value) -> list:
-    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion).
+    """Every node `root` depends on that needs a gradient, with its inputs, as (node, inputs)
+    pairs in topological order: inputs before outputs. Iterative, so any depth is fine.
 
     It clears the grad of each intermediate node it passes, so that backward() can accumulate
     this call's gradient there from zero (leaves keep theirs: they accumulate across calls)."""
-    order, visited, stack = [], set(), [(root, False)]
+    order, visited, stack = [], set(), [(root, None)]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+        node, inputs = stack.pop()
+        if inputs is not None:  # the second visit: every input is already in order
+            order.append((node, inputs))
             continue
         if node in visited:
             continue
         visited.add(node)
-        stack.append((node, True))
-        if node._a is not None:
+        inputs = node._prev
+        stack.append((node, inputs))
+        if inputs:
             node.grad = None
-        for child in node._prev:
+        for child in inputs:
             if child.requires_grad and child not in visited:
-                stack.append((child, False))
+                stack.append((child, None))
     return order
 
 
