@@ -212,8 +212,8 @@ class Value:
         seed = _seed(self.data, grad)
         order = _toposort(self)  # also clears the grad of every intermediate node on the way
         _accumulate(self, seed)
-        for node, inputs in reversed(order):
-            g = node.grad
+        for node in reversed(order):
+            inputs, g = node._prev, node.grad
             if not inputs or g is None:  # a leaf (its share was added as it arrived), or no path
                 continue
             fn, kw, out = node._fn, node._kw, node.data
@@ -355,27 +355,25 @@ def _accumulate(v: Value, g: Any) -> None:
 
 
 def _toposort(root: Value) -> list:
-    """Every node `root` depends on that needs a gradient, with its inputs, as (node, inputs)
-    pairs in topological order: inputs before outputs. Iterative, so any depth is fine.
+    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion).
 
     It clears the grad of each intermediate node it passes, so that backward() can accumulate
     this call's gradient there from zero (leaves keep theirs: they accumulate across calls)."""
-    order, visited, stack = [], set(), [(root, None)]
+    order, visited, stack = [], set(), [(root, False)]
     while stack:
-        node, inputs = stack.pop()
-        if inputs is not None:  # the second visit: every input is already in order
-            order.append((node, inputs))
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
             continue
         if node in visited:
             continue
         visited.add(node)
-        inputs = node._prev
-        stack.append((node, inputs))
-        if inputs:
+        stack.append((node, True))
+        if node._a is not None:
             node.grad = None
-        for child in inputs:
+        for child in node._prev:
             if child.requires_grad and child not in visited:
-                stack.append((child, None))
+                stack.append((child, False))
     return order
 
 
