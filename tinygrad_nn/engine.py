@@ -79,7 +79,9 @@ class Op:
             raise _explain(self.name, datas, e) from None
         if type(out) is not float and type(out) is not ndarray:
             out = _normalize(out, datas)
-        return _node(out, self, inputs, kw, _grad_enabled and any([v.requires_grad for v in inputs]))
+        track = _grad_enabled and any([v.requires_grad for v in inputs])
+        return _node(out, self, inputs[0], inputs[1] if len(inputs) > 1 else None, inputs[2:], kw,
+                     track)
 
     def method(self, reflected: bool = False) -> Callable[..., "Value"]:
         """This op as a Value method: ``x.exp()`` for one input, ``x + y`` (or, reflected,
@@ -95,7 +97,7 @@ class Op:
                     raise _explain(name, [d], e) from None
                 if type(out) is not float and type(out) is not ndarray:
                     out = _normalize(out, [d])
-                return _node(out, op, (x,), None, _grad_enabled and x.requires_grad)
+                return _node(out, op, x, None, (), None, _grad_enabled and x.requires_grad)
             unary.__name__ = unary.__qualname__ = name
             return unary
 
@@ -110,7 +112,7 @@ class Op:
                 raise _explain(name, [da, db], e) from None
             if type(out) is not float and type(out) is not ndarray:
                 out = _normalize(out, [da, db])
-            return _node(out, op, (a, b), None,
+            return _node(out, op, a, b, (), None,
                          _grad_enabled and (a.requires_grad or b.requires_grad))
         binary.__name__ = binary.__qualname__ = name
         return binary
@@ -247,17 +249,19 @@ class Value:
 _new = object.__new__
 
 
-def _node(out: Any, op: Op, inputs: tuple, kw: Optional[dict], track: bool) -> Value:
-    """The Value an op returns; it joins the graph only if `track` (some input needs a gradient)."""
+def _node(out: Any, op: Op, a: Value, b: Optional[Value], rest: tuple, kw: Optional[dict],
+          track: bool) -> Value:
+    """The Value an op returns, from inputs a, b (None for a one-input op) and the rest; it joins
+    the graph only if `track` (some input needs a gradient)."""
     node = _new(Value)
     node.data = out
     node.grad = 0.0 if type(out) is float else None
     node.label = ""
     node.requires_grad = track
     if track:
-        node._a = inputs[0]
-        node._b = inputs[1] if len(inputs) > 1 else None
-        node._rest = inputs[2:]
+        node._a = a
+        node._b = b
+        node._rest = rest
         node._fn = op
         node._kw = kw or None
     else:
