@@ -1,0 +1,183 @@
+"""Tensor engine benchmark: an MLP 784-128-64-10 (ReLU, softmax cross-entropy, SGD) on
+MNIST-shaped random data, one training step (zero grads, forward, backward, update) at batch
+sizes 1, 32 and 128, in float32 and float64.
+
+Peers, each in its own process: hand-written numpy forward and backward (the floor for an
+engine built on numpy) and PyTorch CPU eager (threads = cores). All start from the same weights
+and must give the same loss at step 0.
+
+    python -m benchmarks.tensor           # all engines, ratio table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
+
+SIZES = [784, 128, 64, 10]
+BATCHES = [1, 32, 128]
+DTYPES = ["float32", "float64"]
+LR = 0.01
+
+
+def weights(dtype: str) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """Shared starting weights: (W of shape (nout, nin), b) per layer, He-initialized."""
+    rng = np.random.default_rng(0)
+    return [(rng.normal(0, np.sqrt(2 / nin), size=(nout, nin)).astype(dtype), np.zeros(nout, dtype))
+            for nin, nout in zip(SIZES, SIZES[1:])]
+
+
+def batch(n: int, dtype: str) -> Tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return rng.random((n, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], size=n)
+
+
+def tinygrad_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
+    from tinygrad_nn.losses import cross_entropy
+    from tinygrad_nn.nn import MLP
+    from tinygrad_nn.optim import SGD
+    model = MLP(SIZES[0], SIZES[1:], activation="relu", output_activation="linear", dtype=dtype)
+    model.load_state_dict({f"layers.{i}.{k}": v for i, (W, b) in enumerate(weights(dtype))
+                           for k, v in (("W", W), ("b", b))})
+    X, y = batch(n, dtype)
+    opt = SGD(model.parameters(), lr=LR)
+    first = cross_entropy(model(X), y).item()
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, first
+
+
+def numpy_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
+    """Forward and backward written by hand: what an ideal numpy engine would execute."""
+    params = [[W.copy(), b.copy()] for W, b in weights(dtype)]
+    X, y = batch(n, dtype)
+    rows = np.arange(n)
+
+    def step(update: bool = True) -> float:
+        acts, h = [X], X
+        for i, (W, b) in enumerate(params):
+            h = h @ W.T + b
+            if i < len(params) - 1:
+                h = np.maximum(h, 0)
+            acts.append(h)
+        z = h - h.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[rows, y].mean()
+        if not update:
+            return float(loss)
+        g = np.exp(logp)
+        g[rows, y] -= 1
+        g /= n
+        for i in range(len(params) - 1, -1, -1):
+            W, b = params[i]
+            gW, gb = g.T @ acts[i], g.sum(axis=0)
+            if i:
+                g = (g @ W) * (acts[i] > 0)
+            W -= LR * gW
+            b -= LR * gb
+        return float(loss)
+    return step, step(update=False)
+
+
+def torch_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    tdtype = getattr(torch, dtype)
+    layers = []
+    for i, (W, b) in enumerate(weights(dtype)):
+        lin = torch.nn.Linear(W.shape[1], W.shape[0]).to(tdtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.ReLU()] if i < len(SIZES) - 2 else [])
+    model = torch.nn.Sequential(*layers)
+    X, y = (torch.from_numpy(a) for a in batch(n, dtype))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    with torch.no_grad():
+        first = torch.nn.functional.cross_entropy(model(X), y).item()
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, first
+
+
+ENGINES: Dict[str, Callable[[str, int], Tuple[Callable[[], float], float]]] = {
+    "tinygrad_nn": tinygrad_step, "numpy": numpy_step, "torch": torch_step}
+
+
+def measure(engine: str, steps: int) -> Dict[str, Any]:
+    """Time `steps` training steps (after 3 warm-up steps) for every batch size and dtype."""
+    results = {}
+    for dtype in DTYPES:
+        for n in BATCHES:
+            step, first = ENGINES[engine](dtype, n)
+            for _ in range(3):
+                step()
+            samples = []
+            for _ in range(steps):
+                start = time.perf_counter()
+                step()
+                samples.append(time.perf_counter() - start)
+            results[f"{dtype}/{n}"] = {"first_loss": first, **summarize(samples)}
+    return {"engine": engine, "results": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=sorted(ENGINES))
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="10 steps")
+    args = parser.parse_args()
+    steps = 10 if args.quick else args.steps
+    if args.engine:
+        print(json.dumps(measure(args.engine, steps)))
+        return
+    runs = {}
+    for engine in ENGINES:
+        try:
+            runs[engine] = run_in_subprocess("benchmarks.tensor", "--engine", engine, "--steps", str(steps))
+        except RuntimeError as e:
+            if "No module named" not in str(e):
+                raise
+            print(f"{engine} not installed: skipped")
+    mine = runs["tinygrad_nn"]["results"]
+    rows = []
+    for key, r in mine.items():
+        dtype, n = key.split("/")
+        for peer in ("numpy", "torch"):
+            if peer in runs:
+                theirs = runs[peer]["results"][key]
+                if abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
+                    raise SystemExit(f"{peer} and tinygrad_nn disagree at step 0 ({key}): "
+                                     f"{theirs['first_loss']} vs {r['first_loss']}")
+        numpy_t = runs.get("numpy", {}).get("results", {}).get(key, {}).get("median")
+        torch_t = runs.get("torch", {}).get("results", {}).get(key, {}).get("median")
+        epoch = r["median"] * 60000 / int(n)
+        rows.append([f"{dtype}, batch {n}", fmt_seconds(r["median"]), fmt_seconds(numpy_t),
+                     f"{r['median'] / numpy_t:.2f}" if numpy_t else "n/a", fmt_seconds(torch_t),
+                     f"{r['median'] / torch_t:.2f}" if torch_t else "n/a", fmt_seconds(epoch)])
+    table = markdown_table(["MLP 784-128-64-10 step", "tinygrad_nn", "numpy by hand",
+                            "tinygrad_nn / numpy", "torch eager", "tinygrad_nn / torch",
+                            "tinygrad_nn epoch of 60k"], rows)
+    write_results("tensor", {"runs": runs}, table)
+
+
+if __name__ == "__main__":
+    main()
