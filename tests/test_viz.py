@@ -299,6 +299,8 @@ def test_nasty_names_render_literally_in_valid_svg():
 
 @given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=39))
 @example("\\N \\G \\\\ \\")
+@example("]")  # graphviz's HTML-label parser once failed on it (found by hypothesis)
+@example("[x] ]]> a]b")
 @example("<B>&amp;</B> {a|b} \"' \u00a0\u2028 \U0001F642")
 def test_any_printable_label_survives(label):
     first_line = drawn(Value(0.5, label=label), legend=False)["nodes"]["v0"][0]

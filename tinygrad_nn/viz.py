@@ -112,11 +112,14 @@ def _html(text: Any, limit: int = LABEL_LIMIT) -> str:
     """`text` as literal text in a graphviz HTML-like label (and so in valid SVG XML).
 
     Control characters and lone surrogates, which XML cannot hold, are shown as Python escapes.
+    Square brackets become character references: graphviz's HTML-label parser rejects a bare
+    "]" in some positions (hypothesis found a label "]" that made dot fail).
     """
     text = _INVISIBLE.sub(lambda m: repr(m.group())[1:-1], str(text))
     if len(text) > limit:
         text = text[:limit - 1] + "\u2026"
-    return html.escape(text, quote=True).replace("\\", "\\\\")
+    return (html.escape(text, quote=True).replace("\\", "\\\\")
+            .replace("[", "&#91;").replace("]", "&#93;"))
 
 
 def _number(x: float, digits: int = 4) -> str:
