@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_nn as tn
+import tinygrad_nn.losses
 from tinygrad_nn import ShapeError, Value
 from tinygrad_nn.gradcheck import check_gradients
 from tinygrad_nn.losses import cross_entropy, logistic_cost
@@ -139,8 +140,14 @@ def test_float32_model_stays_float32():
     model = MLP(3, [4, 2], activation="relu", output_activation="linear", seed=0, dtype=np.float32)
     out = model(np.ones((5, 3)))  # float64 data is cast to the model's dtype
     assert out.dtype == np.float32
-    cross_entropy(out, np.array([0, 1, 0, 1, 1])).backward()
+    loss = cross_entropy(out, np.array([0, 1, 0, 1, 1]))
+    assert loss.dtype == np.float32  # the targets take the outputs' dtype: nothing upcasts to float64
+    loss.backward()
     assert all(p.grad.dtype == np.float32 for p in model.parameters())
+    for make in (lambda: logistic_cost(out.sigmoid(), np.array([0, 1, 0, 1, 1])),
+                 lambda: tn.losses.mse(out, np.zeros((5, 2))),
+                 lambda: tn.losses.binary_cross_entropy_with_logits(out, np.ones((5, 2)))):
+        assert make().dtype == np.float32
 
 
 def test_from_thetas_checks_shapes():

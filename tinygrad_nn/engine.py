@@ -340,7 +340,8 @@ def fit_to(grad: Any, data: Any) -> Any:
             if axes:
                 grad = grad.sum(axis=axes, keepdims=True)
         try:
-            grad = np.broadcast_to(grad, shape)
+            if grad.shape != shape:
+                grad = np.broadcast_to(grad, shape)
         except ValueError:
             raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
                              f"input's shape {shape}") from None

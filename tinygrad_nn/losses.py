@@ -20,11 +20,12 @@ def _as_value(x: Any) -> Value:
     return x if isinstance(x, Value) else constant(np.asarray(x, dtype=np.float64))
 
 
-def one_hot_targets(targets: Any, m: int, k: int, who: str) -> np.ndarray:
-    """(m, k) one-hot rows from integer labels 0..k-1, or one-hot rows checked as they are."""
+def one_hot_targets(targets: Any, m: int, k: int, who: str, dtype: Any = np.float64) -> np.ndarray:
+    """(m, k) one-hot rows from integer labels 0..k-1, or one-hot rows checked as they are, in
+    `dtype` (the outputs' dtype: a float32 model's loss stays float32)."""
     y = np.asarray(targets.data if isinstance(targets, Value) else targets)
     if y.shape == (m, k):
-        return y.astype(np.float64)
+        return y.astype(dtype)
     if y.shape != (m,):
         raise ShapeError(f"{who}: targets must be integer labels of shape ({m},) or one-hot rows "
                          f"of shape ({m}, {k}) to match outputs of shape ({m}, {k}); got {y.shape}")
@@ -32,14 +33,16 @@ def one_hot_targets(targets: Any, m: int, k: int, who: str) -> np.ndarray:
         bad = y[(np.mod(y, 1) != 0) | (y < 0) | (y >= k)][0]
         raise ValueError(f"{who}: integer labels must lie in 0..{k - 1} for {k} output units; "
                          f"got {bad}")
-    hot = np.zeros((m, k))
+    hot = np.zeros((m, k), dtype=dtype)
     hot[np.arange(m), y.astype(np.intp)] = 1.0
     return hot
 
 
-def _targets_like(targets: Any, shape: tuple, who: str) -> np.ndarray:
-    """Targets as a float array of exactly `shape` (no broadcasting: a mismatch is a bug)."""
-    y = np.asarray(targets.data if isinstance(targets, Value) else targets, dtype=np.float64)
+def _targets_like(targets: Any, outputs: Value, who: str) -> np.ndarray:
+    """Targets as an array of exactly the outputs' shape and dtype (no broadcasting: a mismatch
+    is a bug)."""
+    shape = outputs.shape
+    y = np.asarray(targets.data if isinstance(targets, Value) else targets, dtype=outputs.dtype)
     if y.shape != shape:
         raise ShapeError(f"{who}: targets of shape {y.shape} do not match the model's outputs "
                          f"of shape {shape}")
@@ -69,8 +72,8 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     """
     h = _as_value(outputs)
     m, k = _rows(h, "logistic_cost")
-    y = one_hot_targets(targets, m, k, "logistic_cost") if h.ndim == 2 else \
-        _targets_like(targets, (m,), "logistic_cost")
+    y = one_hot_targets(targets, m, k, "logistic_cost", h.dtype) if h.ndim == 2 else \
+        _targets_like(targets, h, "logistic_cost")
     if h._fn is ops.sigmoid:
         z = h._prev[0]
         cost = -(y * -ops.softplus(-z) + (1 - y) * -ops.softplus(z)).sum() / m
@@ -104,7 +107,7 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
     if z.ndim != 2:
         raise ShapeError(f"cross_entropy: logits must have shape (m, K); got {z.shape}")
     m, k = z.shape
-    y = one_hot_targets(labels, m, k, "cross_entropy")
+    y = one_hot_targets(labels, m, k, "cross_entropy", z.dtype)
     return -(z.log_softmax(axis=1) * y).sum() / m
 
 
@@ -112,21 +115,21 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     """Mean of softplus(z) - y·z: the cross-entropy of sigmoid(z) against y in [0, 1], stable
     for any z. Same shape for logits and targets."""
     z = _as_value(logits)
-    y = _targets_like(targets, z.shape, "binary_cross_entropy_with_logits")
+    y = _targets_like(targets, z, "binary_cross_entropy_with_logits")
     return (z.softplus() - y * z).mean()
 
 
 def mse(predictions: Any, targets: Any) -> Value:
     """Mean squared error, mean over every element."""
     p = _as_value(predictions)
-    d = p - _targets_like(targets, p.shape, "mse")
+    d = p - _targets_like(targets, p, "mse")
     return (d * d).mean()
 
 
 def hinge(scores: Any, targets: Any) -> Value:
     """micrograd's SVM max-margin loss: mean of relu(1 - y·s) with labels y in {-1, +1}."""
     s = _as_value(scores)
-    y = _targets_like(targets, s.shape, "hinge")
+    y = _targets_like(targets, s, "hinge")
     if not np.all(np.abs(y) == 1):
         raise ValueError("hinge: targets must be -1 or +1")
     return (1 - y * s).relu().mean()

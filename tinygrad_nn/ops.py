@@ -242,7 +242,8 @@ def _linear(x: Any, w: Any, b: Any) -> Any:
 def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     if x.ndim == 1:
         return np.outer(g, x)
-    return g.reshape(-1, w.shape[0]).T @ x.reshape(-1, w.shape[1])
+    # np.dot rather than @: numpy's matmul does not call BLAS when the batch (inner) axis is 1
+    return np.dot(g.reshape(-1, w.shape[0]).T, x.reshape(-1, w.shape[1]))
 
 
 # x @ W.T + b as one node: a layer of units, with weights W of shape (nout, nin). Fusing saves a
