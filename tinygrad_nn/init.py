@@ -110,7 +110,3 @@ def get(init: Union[str, Initializer]) -> Initializer:
         raise ValueError(f"init: unknown initializer {init!r}; choose one of "
                          f"{sorted(INITIALIZERS)} or pass a function (shape, rng) -> array") from None
 
-
-def make_rng(seed: Union[int, np.random.Generator, None]) -> np.random.Generator:
-    """A Generator from a seed (or the Generator itself), so runs are reproducible."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -169,7 +169,7 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: Optional[str] = "sigmoid", *,
                  init: Union[str, Callable, None] = None, seed: Seed = None, dtype: Any = np.float64):
-        rng = initializers.make_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator passes through unchanged
         self.w = Value(initializers.get(init or _default_init(activation))((nin,), rng).astype(dtype),
                        label="w")
         self.b = Value(np.zeros((), dtype=dtype), label="b")
@@ -189,7 +189,7 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: Optional[str] = "sigmoid", *,
                  init: Union[str, Callable, None] = None, seed: Seed = None, dtype: Any = np.float64):
-        rng = initializers.make_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator passes through unchanged
         self.W = Value(initializers.get(init or _default_init(activation))((nout, nin), rng).astype(dtype),
                        label="W")
         self.b = Value(np.zeros(nout, dtype=dtype), label="b")
@@ -231,7 +231,7 @@ class MLP(Module):
                  seed: Seed = None, dtype: Any = np.float64):
         if not nouts:
             raise ValueError("MLP: give at least one layer size in nouts")
-        rng = initializers.make_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator passes through unchanged
         last = activation if output_activation == self._SAME else output_activation
         sizes = [nin] + list(nouts)
         self.layers = [Layer(sizes[i], sizes[i + 1], last if i == len(nouts) - 1 else activation,
