@@ -16,10 +16,6 @@ from .engine import Value, constant
 from .errors import ShapeError
 
 
-def _as_value(x: Any) -> Value:
-    return x if isinstance(x, Value) else constant(np.asarray(x, dtype=np.float64))
-
-
 def one_hot_targets(targets: Any, m: int, k: int, who: str, dtype: Any = np.float64) -> np.ndarray:
     """(m, k) one-hot rows from integer labels 0..k-1, or one-hot rows checked as they are, in
     `dtype` (the outputs' dtype: a float32 model's loss stays float32)."""
@@ -70,7 +66,7 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     Outputs computed without a graph (under `no_grad`) have no z: their cost is computed from h
     and is inf when a unit is saturated to exactly 0 or 1 against its target.
     """
-    h = _as_value(outputs)
+    h = constant(outputs, "logistic_cost")
     m, k = _rows(h, "logistic_cost")
     y = one_hot_targets(targets, m, k, "logistic_cost", h.dtype) if h.ndim == 2 else \
         _targets_like(targets, h, "logistic_cost")
@@ -103,7 +99,7 @@ def sum_of_squares(weights: Iterable[Value]) -> Value:
 def cross_entropy(logits: Any, labels: Any) -> Value:
     """Softmax cross-entropy from logits (m, K): -(1/m) Σᵢ log softmax(zᵢ)[yᵢ], computed stably
     with log-softmax. `labels` are integers 0..K-1 or one-hot rows."""
-    z = _as_value(logits)
+    z = constant(logits, "cross_entropy")
     if z.ndim != 2:
         raise ShapeError(f"cross_entropy: logits must have shape (m, K); got {z.shape}")
     m, k = z.shape
@@ -114,21 +110,21 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     """Mean of softplus(z) - y·z: the cross-entropy of sigmoid(z) against y in [0, 1], stable
     for any z. Same shape for logits and targets."""
-    z = _as_value(logits)
+    z = constant(logits, "binary_cross_entropy_with_logits")
     y = _targets_like(targets, z, "binary_cross_entropy_with_logits")
     return (z.softplus() - y * z).mean()
 
 
 def mse(predictions: Any, targets: Any) -> Value:
     """Mean squared error, mean over every element."""
-    p = _as_value(predictions)
+    p = constant(predictions, "mse")
     d = p - _targets_like(targets, p, "mse")
     return (d * d).mean()
 
 
 def hinge(scores: Any, targets: Any) -> Value:
     """micrograd's SVM max-margin loss: mean of relu(1 - y·s) with labels y in {-1, +1}."""
-    s = _as_value(scores)
+    s = constant(scores, "hinge")
     y = _targets_like(targets, s, "hinge")
     if not np.all(np.abs(y) == 1):
         raise ValueError("hinge: targets must be -1 or +1")
