@@ -14,14 +14,13 @@ from typing import Callable, Dict
 
 import numpy as np
 
-from benchmarks.common import fmt_seconds, markdown_table, write_results
+from benchmarks.common import fmt_seconds, markdown_table, summarize, write_results
 from tinygrad_nn import Value
 
 
 def per_call(fn: Callable[[], object], number: int, repeats: int) -> Dict[str, float]:
     """Seconds per call: the median (and min, max) of `repeats` timeit runs of `number` calls."""
-    runs = sorted(t / number for t in timeit.repeat(fn, number=number, repeat=repeats))
-    return {"median": runs[len(runs) // 2], "min": runs[0], "max": runs[-1]}
+    return summarize([t / number for t in timeit.repeat(fn, number=number, repeat=repeats)])
 
 
 def cases() -> Dict[str, Callable[[], object]]:
