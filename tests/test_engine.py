@@ -221,6 +221,52 @@ def test_user_op_whose_vjp_has_the_wrong_shape_is_reported():
         y.backward()
 
 
+
+def test_wrong_shaped_vjp_names_the_input_even_when_one_value_is_both_inputs():
+    bad = Op("bad", lambda a, b: a * b, lambda g, out, a, b: g * b, lambda g, out, a, b: np.ones(7))
+    x = Value(np.ones(3))
+    with pytest.raises(ShapeError, match=r"bad: the VJP for input 1 gave a gradient of shape \(7,\)"):
+        bad(x, x).sum().backward()
+
+
+def test_leaf_gradients_accumulate_in_place_and_zero_grad_gives_a_fresh_buffer():
+    x = Value(np.array([1.0, 2.0]))
+    (x * 3).sum().backward()
+    first = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is first  # grown in place, as PyTorch does
+    np.testing.assert_array_equal(first, [6.0, 6.0])
+    zero_grad([x])
+    np.testing.assert_array_equal(first, [6.0, 6.0])  # a gradient read before zero_grad is kept
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_a_gradient_handed_to_a_leaf_is_never_modified_later():
+    x = Value(np.array([1.0, 2.0]))
+    x.grad = None  # as after PyTorch's zero_grad(set_to_none=True)
+    seed = np.array([1.0, 1.0])
+    x.backward(seed)
+    x.backward(seed)
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_backward_leaves_the_garbage_collector_as_it_found_it():
+    x = Value(2.0)
+    assert gc.isenabled()
+    (x * x).backward()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * x).backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    bad = Op("bad", lambda a: a, lambda g, out, a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        bad(x).backward()
+    assert gc.isenabled()
+
 # ---- errors: one clear exception naming the op and the values ---------------------------------------
 @pytest.mark.parametrize("make, error, pattern", [
     (lambda: Value(np.ones(3)) + Value(np.ones(4)), ShapeError, r"\+: .*\(3,\).*\(4,\)"),

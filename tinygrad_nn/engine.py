@@ -8,14 +8,14 @@ reference cycles and is freed by reference counting as soon as its output goes a
 `backward()` visits the graph once, outputs before inputs. At each node it calls the op's
 vector-Jacobian product for every input that needs a gradient, sums the result back to that
 input's shape (`fit_to`: the one place where broadcasting is undone) and adds it to the input's
-running total. Leaves accumulate into `.grad` across calls, as in PyTorch; every other node's
-`.grad` is overwritten with the gradient of the latest backward() that reached them.
+running total. Leaves accumulate into `.grad` across calls (in place), as in PyTorch; every
+other node's `.grad` is overwritten with the gradient of the latest backward() that reached them.
 """
 
 from __future__ import annotations
 
 from functools import partial, wraps
-import operator
+import gc
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
@@ -25,7 +25,6 @@ from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, 
 
 ndarray = np.ndarray
 _grad_enabled = True  # switched off by `no_grad`
-_DATA = operator.attrgetter("data")
 
 
 def identity_vjp(g: Any, out: Any, *inputs: Any, **kw: Any) -> Any:
@@ -206,36 +205,25 @@ class Value:
 
         For a one-element output the seed gradient is 1; any other output needs ``grad``, the
         gradient of some scalar with respect to this Value (same shape). Leaves add to their
-        ``.grad``; intermediate nodes get the gradient of this call.
+        ``.grad`` (in place, as PyTorch does); intermediate nodes get the gradient of this call.
         """
         if not self.requires_grad:
             raise BackwardError("backward: this Value does not require a gradient (it is a "
                                 "constant, or was computed under no_grad() or from constants)")
         seed = _seed(self.data, grad)
-        order = _toposort(self)  # also clears the grad of every intermediate node on the way
-        _accumulate(self, seed)
-        for node in reversed(order):
-            inputs, g = node._prev, node.grad
-            if not inputs or g is None:  # a leaf (its share was added as it arrived), or no path
-                continue
-            fn, kw, out = node._fn, node._kw, node.data
-            datas = tuple(map(_DATA, inputs))
-            vjps = [partial(fn.vjps[0], i) for i in range(len(inputs))] if fn.variadic else fn.vjps
-            for vjp, v in zip(vjps, inputs):
-                if v.requires_grad:
-                    if vjp is identity_vjp:
-                        gi = g
-                    else:
-                        gi = vjp(g, out, *datas, **kw) if kw else vjp(g, out, *datas)
-                    if gi is None:
-                        continue
-                    if type(gi) is not float or type(v.data) is not float:
-                        try:
-                            gi = fit_to(gi, v.data)
-                        except ShapeError as e:
-                            raise ShapeError(f"{fn.name}: the VJP for input {inputs.index(v)} "
-                                             f"gave {e}") from None
-                    _accumulate(v, gi)
+        # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
+        # would only scan the (large, live) graph again and again: pause it meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            order = _toposort(self)  # also clears the grad of every node in it
+            _accumulate(self, seed, self._fn, 0)
+            for node in reversed(order):
+                if node.grad is not None:  # None: no path from the output reached it
+                    _propagate(node)
+        finally:
+            if collecting:
+                gc.enable()
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -350,21 +338,67 @@ def fit_to(grad: Any, data: Any) -> Any:
     return grad
 
 
-def _accumulate(v: Value, g: Any) -> None:
-    """Add a gradient contribution to `v.grad`, never in place (gradients may be shared)."""
+def _propagate(node: Value) -> None:
+    """Pass `node.grad` to the node's inputs: one VJP call per input that needs a gradient."""
+    g, fn, out, a, b = node.grad, node._fn, node.data, node._a, node._b
+    if node._kw is None and not node._rest and not fn.variadic:
+        # The bulk of any graph (+, *, relu, ...): one or two inputs, no keywords. Calling the
+        # VJPs with plain arguments is three times cheaper than the generic *args call below.
+        if b is None:
+            if a.requires_grad:
+                vjp = fn.vjps[0]
+                _accumulate(a, g if vjp is identity_vjp else vjp(g, out, a.data), fn, 0)
+            return
+        vjp_a, vjp_b = fn.vjps
+        da, db = a.data, b.data
+        if a.requires_grad:
+            _accumulate(a, g if vjp_a is identity_vjp else vjp_a(g, out, da, db), fn, 0)
+        if b.requires_grad:
+            _accumulate(b, g if vjp_b is identity_vjp else vjp_b(g, out, da, db), fn, 1)
+        return
+    inputs = node._prev
+    datas = [v.data for v in inputs]
+    kw = node._kw or {}
+    for i, v in enumerate(inputs):
+        if v.requires_grad:
+            vjp = partial(fn.vjps[0], i) if fn.variadic else fn.vjps[i]
+            _accumulate(v, g if vjp is identity_vjp else vjp(g, out, *datas, **kw), fn, i)
+
+
+def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
+    """Add `g`, the gradient sent to input `i` of `op`, to `v.grad`, after summing it back to
+    v's shape. A leaf's array gradient grows in place (it owns that buffer, as in PyTorch);
+    an intermediate node's is replaced, since the array may be shared with other nodes."""
+    if g is None:  # the op has no derivative for this input (an index, a mask)
+        return
+    if type(g) is float and type(v.data) is float:  # the scalar path
+        old = v.grad
+        v.grad = g if old is None else old + g
+        return
+    try:
+        g = fit_to(g, v.data)
+    except ShapeError as e:
+        raise ShapeError(f"{op.name}: the VJP for input {i} gave {e}") from None
     old = v.grad
     if old is None:
-        v.grad = g if v._a is not None else _copy(g)  # a leaf must not alias a gradient given to it
+        v.grad = g if v._fn is not None else _copy(g)  # a leaf must not alias a gradient given to it
+    elif (v._fn is None and type(old) is ndarray and old.shape == g.shape
+          and old.dtype == g.dtype and old.flags.writeable):
+        old += g
     else:
         v.grad = old + g
 
 
 def _toposort(root: Value) -> list:
-    """Every node `root` depends on that needs a gradient, inputs before outputs (no recursion).
+    """The intermediate nodes `root` depends on (root included), inputs before outputs, found
+    without recursion. Leaves are left out: they take their share as it arrives.
 
-    It clears the grad of each intermediate node it passes, so that backward() can accumulate
-    this call's gradient there from zero (leaves keep theirs: they accumulate across calls)."""
-    order, visited, stack = [], set(), [(root, False)]
+    It clears the grad of each node it lists, so that backward() can accumulate this call's
+    gradient there from zero (leaves keep theirs: they accumulate across calls)."""
+    order: list = []
+    if root._fn is None:
+        return order
+    visited, stack = set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -373,11 +407,10 @@ def _toposort(root: Value) -> list:
         if node in visited:
             continue
         visited.add(node)
+        node.grad = None
         stack.append((node, True))
-        if node._a is not None:
-            node.grad = None
-        for child in node._prev:
-            if child.requires_grad and child not in visited:
+        for child in (node._a, node._b, *node._rest):
+            if child is not None and child._fn is not None and child not in visited:
                 stack.append((child, False))
     return order
 
