@@ -12,6 +12,7 @@ The table at the bottom is the one place where ops become Value's operators and 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, Optional
 
 import numpy as np
@@ -39,15 +40,15 @@ def _by_type(scalar_fn: Any, array_fn: Any) -> Any:
 
 
 # ---- arithmetic -------------------------------------------------------------------------------
-add = Op("+", lambda a, b: a + b,
+add = Op("+", operator.add,
          identity_vjp,
          identity_vjp)
 
-sub = Op("-", lambda a, b: a - b,
+sub = Op("-", operator.sub,
          identity_vjp,
          lambda g, out, a, b: -g)
 
-mul = Op("*", lambda a, b: a * b,
+mul = Op("*", operator.mul,
          lambda g, out, a, b: g * b,
          lambda g, out, a, b: g * a)
 
@@ -61,7 +62,7 @@ div = Op("/", _div,
          lambda g, out, a, b: g / b,
          lambda g, out, a, b: -g * out / b)
 
-neg = Op("neg", lambda a: -a,
+neg = Op("neg", operator.neg,
          lambda g, out, a: -g)
 
 
