@@ -267,6 +267,14 @@ def test_backward_leaves_the_garbage_collector_as_it_found_it():
         bad(x).backward()
     assert gc.isenabled()
 
+
+def test_operators_share_one_constant_per_number_but_keep_the_sign_of_zero():
+    x = Value(3.0)
+    assert (x * 2)._prev[1] is (2.0 + x)._prev[0]  # one node for the number 2 in any operator
+    assert math.copysign(1.0, (x * -0.0).data) == -1.0
+    assert math.copysign(1.0, (x * 0.0).data) == 1.0
+    assert tn.constant(2.0) is not tn.constant(2.0)  # a constant made by hand is the user's own
+
 # ---- errors: one clear exception naming the op and the values ---------------------------------------
 @pytest.mark.parametrize("make, error, pattern", [
     (lambda: Value(np.ones(3)) + Value(np.ones(4)), ShapeError, r"\+: .*\(3,\).*\(4,\)"),

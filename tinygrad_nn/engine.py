@@ -102,7 +102,8 @@ class Op:
 
         def binary(x: Value, other: Any) -> Value:
             if not isinstance(other, Value):
-                other = constant(other, name)
+                other = _number(other) if type(other) is float or type(other) is int else \
+                    constant(other, name)
             a, b = (other, x) if reflected else (x, other)
             da, db = a.data, b.data
             try:
@@ -276,6 +277,24 @@ def _leaf(data: Any, requires_grad: bool) -> Value:
     v._rest = ()
     v._fn = None
     v._kw = None
+    return v
+
+
+_NUMBERS: dict = {}  # number -> its constant Value, shared by operators (see _number)
+
+
+def _number(x: float) -> Value:
+    """The constant for a Python number in an operator (``y * 2 + 1``), one per distinct number:
+    a loop like ``y = y * c + 1`` then adds one node per step, not two. Operators keep these
+    constants only inside the graph, where nothing modifies them. Zero is not shared (0.0 and
+    -0.0 are equal keys but different numbers); the table is emptied when it grows large."""
+    v = _NUMBERS.get(x) if x else None
+    if v is None:
+        v = _leaf(float(x), requires_grad=False)
+        if x:
+            if len(_NUMBERS) >= 4096:
+                _NUMBERS.clear()
+            _NUMBERS[x] = v
     return v
 
 
