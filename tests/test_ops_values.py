@@ -112,6 +112,9 @@ REFERENCES = [
            lambda a: a - _log_sum_exp(a, axis=-1, keepdims=True), (X,)),
     OpCase("softmax", lambda a: a.softmax(axis=0),
            lambda a: np.exp(a) / np.sum(np.exp(a), axis=0), (X,)),
+    OpCase("softmax_cross_entropy", tg.ops.softmax_cross_entropy,
+           lambda a, t: -np.sum(t * (a - _log_sum_exp(a, axis=-1, keepdims=True))) / len(a),
+           (X, np.abs(Y) / np.abs(Y).sum(axis=-1, keepdims=True))),
     OpCase("reshape", lambda a: a.reshape(3, 2), lambda a: np.reshape(a, (3, 2)), (X,)),
     OpCase("transpose", lambda a: a.transpose(1, 0), np.transpose, (X,)),
     OpCase("[]", lambda a: a[[1, 0, 1], 2], lambda a: a[[1, 0, 1], 2], (X,)),
@@ -530,6 +533,19 @@ SOFTMAX_FAMILY = [
 @pytest.mark.parametrize("f, seed, value, grad", SOFTMAX_FAMILY)
 def test_softmax_family_by_hand(f: Callable, seed: Optional[list], value: Any, grad: list):
     assert_by_hand(f, [0.0, LN3], value, grad, seed, rtol=1e-14, atol=1e-15)
+
+
+def test_softmax_cross_entropy_by_hand():
+    # rows [0, ln 3] and [0, 0]: softmax [1/4, 3/4] and [1/2, 1/2]; targets the classes 1 and 0.
+    # loss = -(ln(3/4) + ln(1/2)) / 2; d/dz = (softmax - targets) / 2; d/dtargets = -log_softmax / 2
+    z, t = Value([[0.0, LN3], [0.0, 0.0]]), Value([[0.0, 1.0], [1.0, 0.0]])
+    loss = tg.ops.softmax_cross_entropy(z, t)
+    loss.backward()
+    assert loss.data == pytest.approx((LN4 - LN3 + LN2) / 2, rel=1e-14)
+    assert_same(z.grad, [[0.125, -0.125], [-0.25, 0.25]], atol=1e-15)
+    assert_same(t.grad, [[LN4 / 2, (LN4 - LN3) / 2], [LN2 / 2, LN2 / 2]], atol=1e-15)
+    with pytest.raises(tg.ShapeError, match=r"softmax_cross_entropy: .*logits \(2, 2\) and targets \(2,\)"):
+        tg.ops.softmax_cross_entropy(z, np.ones(2))
 
 
 def test_log_softmax_gradient_row_by_row():

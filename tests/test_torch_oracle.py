@@ -84,6 +84,7 @@ TORCH = {
     "logsumexp": _reduction(torch.logsumexp),
     "log_softmax": lambda t, *, axis=-1: t.log_softmax(axis),  # a Python float has no axis
     "softmax": lambda t, *, axis=-1: t.softmax(axis),
+    "softmax_cross_entropy": lambda t, y: -(y * t.log_softmax(-1)).sum() / (t.numel() // t.shape[-1]),
     "reshape": lambda t, *, shape: t.reshape(shape),
     "transpose": lambda t, *, axes: t.permute(tuple(reversed(range(t.ndim))) if axes is None else axes),
     "getitem": _getitem,

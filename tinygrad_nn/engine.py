@@ -347,12 +347,12 @@ def fit_to(grad: Any, data: Any) -> Any:
             if axes:
                 grad = grad.sum(axis=axes, keepdims=True)
         try:
-            if grad.shape != shape:
-                grad = np.broadcast_to(grad, shape)
+            if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
+                grad = grad.reshape(shape) if grad.size == data.size else np.broadcast_to(grad, shape)
         except ValueError:
             raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
                              f"input's shape {shape}") from None
-    if grad.dtype != data.dtype:
+    if grad.dtype is not data.dtype and grad.dtype != data.dtype:  # `is`: the cheap common case
         grad = grad.astype(data.dtype)
     return grad
 
@@ -401,9 +401,11 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
     old = v.grad
     if old is None:
         v.grad = g if v._fn is not None else _copy(g)  # a leaf must not alias a gradient given to it
-    elif (v._fn is None and type(old) is ndarray and old.shape == g.shape
-          and old.dtype == g.dtype and old.flags.writeable):
-        old += g
+    elif v._fn is None and type(old) is ndarray and old.shape == g.shape and old.dtype is g.dtype:
+        try:
+            old += g
+        except ValueError:  # a read-only array the user put there
+            v.grad = old + g
     else:
         v.grad = old + g
 
@@ -434,6 +436,14 @@ def _toposort(root: Value) -> list:
     return order
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+_ONE = {np.dtype(t): _read_only(np.ones(1, t)) for t in (np.float32, np.float64)}  # seeds of 1
+
+
 def _seed(data: Any, grad: Any) -> Any:
     """The starting gradient of backward(): 1 for a one-element output, else the given one."""
     shape = () if type(data) is float else data.shape
@@ -445,7 +455,7 @@ def _seed(data: Any, grad: Any) -> Any:
                 f"backward: the output has shape {shape}; without an argument backward() needs a "
                 f"one-element output. Reduce it first (out.sum().backward()) or pass the gradient "
                 f"with respect to it, e.g. out.backward(np.ones({shape}))")
-        return np.ones_like(data)
+        return _ONE[data.dtype].reshape(shape)
     seed = as_data(grad, "backward")
     if np.shape(seed) != shape:
         raise BackwardError(f"backward: the gradient has shape {np.shape(seed)} but the output has "

@@ -25,7 +25,8 @@ def one_hot_targets(targets: Any, m: int, k: int, who: str, dtype: Any = np.floa
     if y.shape != (m,):
         raise ShapeError(f"{who}: targets must be integer labels of shape ({m},) or one-hot rows "
                          f"of shape ({m}, {k}) to match outputs of shape ({m}, {k}); got {y.shape}")
-    if not np.all(np.equal(np.mod(y, 1), 0)) or y.min(initial=0) < 0 or y.max(initial=0) >= k:
+    whole = y.dtype.kind in "iu" or np.all(np.equal(np.mod(y, 1), 0))
+    if not whole or y.min(initial=0) < 0 or y.max(initial=0) >= k:
         bad = y[(np.mod(y, 1) != 0) | (y < 0) | (y >= k)][0]
         raise ValueError(f"{who}: integer labels must lie in 0..{k - 1} for {k} output units; "
                          f"got {bad}")
@@ -103,8 +104,7 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
     if z.ndim != 2:
         raise ShapeError(f"cross_entropy: logits must have shape (m, K); got {z.shape}")
     m, k = z.shape
-    y = one_hot_targets(labels, m, k, "cross_entropy", z.dtype)
-    return -(z.log_softmax(axis=1) * y).sum() / m
+    return ops.softmax_cross_entropy(z, one_hot_targets(labels, m, k, "cross_entropy", z.dtype))
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:

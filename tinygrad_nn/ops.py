@@ -264,7 +264,9 @@ def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 sum = Op("sum",
-         lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+         lambda x, *, axis, keepdims:
+         np.sum(x, axis=axis, keepdims=keepdims) if type(x) is float else
+         np.add.reduce(x, axis=axis, keepdims=keepdims),  # np.sum minus its Python wrapper
          lambda g, out, x, *, axis, keepdims: _expand(g, x, axis, keepdims),
          defaults={"axis": None, "keepdims": False})
 
@@ -321,6 +323,30 @@ softmax = Op("softmax",
              lambda g, out, x, *, axis:
              out * (g - np.sum(g * out, axis=axis, keepdims=True)) if type(x) is not float else 0.0,
              defaults={"axis": -1})
+
+
+
+def _rows(z: Any) -> int:
+    """How many rows of classes (on the last axis) `z` holds."""
+    return z.size // z.shape[-1]
+
+
+def _softmax_cross_entropy(z: Any, y: Any) -> Any:
+    if type(z) is float or np.shape(y) != z.shape:
+        raise ShapeError(f"softmax_cross_entropy: targets must have the logits' shape, with the "
+                         f"classes on the last axis; got logits {np.shape(z)} and targets "
+                         f"{np.shape(y)}")
+    return -np.vdot(y, _log_softmax(z, axis=-1)) / _rows(z)
+
+
+# Cross-entropy of softmax(z) against target rows y, averaged over the rows: the usual last
+# layer of a classifier as one node, with PyTorch's fused gradient (softmax(z) - y) / m for
+# one-hot rows instead of four nodes (log_softmax, *, sum, /) each with its own VJP.
+softmax_cross_entropy = Op(
+    "softmax_cross_entropy", _softmax_cross_entropy,
+    lambda g, out, z, y:
+    g * (np.exp(_log_softmax(z, axis=-1)) * np.sum(y, axis=-1, keepdims=True) - y) / _rows(z),
+    lambda g, out, z, y: -g * _log_softmax(z, axis=-1) / _rows(z))
 
 
 # ---- shapes and indexing ----------------------------------------------------------------------

@@ -406,6 +406,8 @@ OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
     _spec("logsumexp", operands=_reduction),
     _spec("log_softmax", operands=_softmax_axis, min_dims=1),
     _spec("softmax", operands=_softmax_axis, min_dims=1),
+    _spec("softmax_cross_entropy", operands=lambda shape: st.just(((shape,), {})), min_dims=1,
+          scalar=False),
     _spec("reshape", operands=_new_shape, scalar=False),
     _spec("transpose", operands=_permutation, scalar=False),
     OpSpec("getitem", ops.getitem, _key, min_dims=1, scalar=False,
