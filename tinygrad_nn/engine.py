@@ -464,7 +464,8 @@ def _seed(data: Any, grad: Any) -> Any:
 
 
 def _zeros_like(data: Any) -> Any:
-    return 0.0 if type(data) is float else np.zeros_like(data)
+    # np.zeros, unlike np.zeros_like, gets its memory zeroed by calloc: about half the time
+    return 0.0 if type(data) is float else np.zeros(data.shape, data.dtype)
 
 
 def _copy(g: Any) -> Any:

@@ -146,16 +146,16 @@ class Module:
         return f"{type(self).__name__}({self.num_parameters()} parameters)"
 
 
-def _to_value(x: Any, nin: int, who: str, dtype: np.dtype) -> Tuple[Value, bool]:
+def _to_value(x: Any, nin: int, model: "Module", dtype: np.dtype) -> Tuple[Value, bool]:
     """The input as a Value with `nin` features, and whether it came as a list (micrograd style).
     Data (not Values) is cast to the model's dtype, so a float32 model computes in float32."""
     as_list = isinstance(x, (list, tuple))
     if as_list:
         x = stack(list(x))
     elif not isinstance(x, Value):
-        x = constant(np.asarray(x, dtype=dtype), who)
+        x = constant(np.asarray(x, dtype=dtype))
     if x.ndim not in (1, 2) or x.shape[-1] != nin:
-        raise ShapeError(f"{who}: expected one sample of shape ({nin},) or a batch of shape "
+        raise ShapeError(f"{model!r}: expected one sample of shape ({nin},) or a batch of shape "
                          f"(n, {nin}); got shape {x.shape}")
     return x, as_list
 
@@ -177,7 +177,7 @@ class Neuron(Module):
         self.nin = nin
 
     def forward(self, x: Any) -> Any:
-        x, _ = _to_value(x, self.nin, repr(self), self.w.dtype)
+        x, _ = _to_value(x, self.nin, self, self.w.dtype)
         return activation_fn(self.activation)(x @ self.w + self.b)
 
     def __repr__(self) -> str:
@@ -204,7 +204,7 @@ class Layer(Module):
         return self.W.shape[0]
 
     def forward(self, x: Any) -> Any:
-        x, as_list = _to_value(x, self.nin, repr(self), self.W.dtype)
+        x, as_list = _to_value(x, self.nin, self, self.W.dtype)
         return _from_value(self.propagate(x), as_list)
 
     def propagate(self, x: Value) -> Value:
@@ -238,7 +238,7 @@ class MLP(Module):
                              init=init, seed=rng, dtype=dtype) for i in range(len(nouts))]
 
     def forward(self, x: Any) -> Any:
-        x, as_list = _to_value(x, self.layers[0].nin, repr(self), self.layers[0].W.dtype)
+        x, as_list = _to_value(x, self.layers[0].nin, self, self.layers[0].W.dtype)
         for layer in self.layers:
             x = layer.propagate(x)
         return _from_value(x, as_list)

@@ -294,10 +294,10 @@ def _logsumexp(x: Any, *, axis: Any, keepdims: bool) -> Any:
     """log(sum(exp(x))), computed after subtracting the maximum so that nothing overflows."""
     if type(x) is float:
         return x
-    m = np.max(x, axis=axis, keepdims=True)
+    m = x.max(axis=axis, keepdims=True)  # array methods: np.max and friends add a Python layer
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
+    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return out if keepdims else out.squeeze(axis=axis)
 
 
 logsumexp = Op("logsumexp", _logsumexp,
@@ -345,7 +345,7 @@ def _softmax_cross_entropy(z: Any, y: Any) -> Any:
 softmax_cross_entropy = Op(
     "softmax_cross_entropy", _softmax_cross_entropy,
     lambda g, out, z, y:
-    g * (np.exp(_log_softmax(z, axis=-1)) * np.sum(y, axis=-1, keepdims=True) - y) / _rows(z),
+    (np.exp(_log_softmax(z, axis=-1)) * y.sum(axis=-1, keepdims=True) - y) * (g / _rows(z)),
     lambda g, out, z, y: -g * _log_softmax(z, axis=-1) / _rows(z))
 
 
