@@ -308,9 +308,12 @@ logsumexp = Op("logsumexp", _logsumexp,
 
 
 def _log_softmax(x: Any, *, axis: int) -> Any:
+    """x - logsumexp(x), shifted by the maximum first so that exp cannot overflow. (A row
+    holding inf gives nan either way, so unlike logsumexp this skips the check for one.)"""
     if type(x) is float:
         return 0.0
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 log_softmax = Op("log_softmax", _log_softmax,
