@@ -7,14 +7,16 @@ prints a Markdown table with medians and ratios, and writes results/<name>.json 
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.gradcheck_cost"]
+BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.gradcheck_cost",
+              "benchmarks.accuracy"]
 
 
 def main() -> None:
     quick = "--quick" in sys.argv[1:]
     for module in BENCHMARKS:
         print(f"==> {module}", flush=True)
-        args = ["--quick"] if quick and module in ("benchmarks.scalar", "benchmarks.tensor") else []
+        args = ["--quick"] if quick and module in ("benchmarks.scalar", "benchmarks.tensor",
+                                                    "benchmarks.accuracy") else []
         args += ["--repeats", "2"] if quick and module == "benchmarks.gradcheck_cost" else []
         subprocess.run([sys.executable, "-m", module, *args], check=True)
 

@@ -3,8 +3,14 @@ MNIST-shaped random data, one training step (zero grads, forward, backward, upda
 sizes 1, 32 and 128, in float32 and float64.
 
 Peers, each in its own process: hand-written numpy forward and backward (the floor for an
-engine built on numpy) and PyTorch CPU eager (threads = cores). All start from the same weights
-and must give the same loss at step 0.
+engine built on numpy), PyTorch CPU eager (threads = cores) and HIPS autograd (another
+reverse-mode engine on numpy, tracing plain numpy code). All start from the same weights and
+must give the same loss at step 0.
+
+autograd in float32 is not float32 throughout: under numpy 2 type promotion its own backward
+rules for mean, max and maximum (the ReLU) return float64 gradients (they divide by int64 counts
+or float64 masks), so the matrix products of its backward mix float64 with float32 before
+casting back. Its loss and parameter gradients are float32 (checked); the table notes it.
 
     python -m benchmarks.tensor           # all engines, ratio table
 """
@@ -117,8 +123,43 @@ def torch_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
     return step, first
 
 
+def autograd_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
+    """HIPS autograd differentiating the numpy forward pass, parameters as a list of (W, b) as in
+    its own examples; value_and_grad returns the loss with the gradients in one trace. Fails if
+    the loss or the parameter gradients leave `dtype`."""
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    params = [(W.copy(), b.copy()) for W, b in weights(dtype)]
+    X, y = batch(n, dtype)
+    rows = np.arange(n)
+
+    def loss_fn(params: List[Tuple[np.ndarray, np.ndarray]]) -> Any:
+        h = X
+        for i, (W, b) in enumerate(params):
+            h = anp.dot(h, W.T) + b
+            if i < len(params) - 1:
+                h = anp.maximum(h, 0)
+        z = h - anp.max(h, axis=1, keepdims=True)
+        logp = z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
+        return -anp.mean(logp[rows, y])
+    loss_and_grad = value_and_grad(loss_fn)
+    first, grads = loss_and_grad(params)
+    computed = {np.asarray(a).dtype.name for a in [first, *(g for pair in grads for g in pair)]}
+    if computed != {dtype}:
+        raise TypeError(f"autograd computed the {dtype} step in {sorted(computed)}")
+
+    def step() -> float:
+        loss, grads = loss_and_grad(params)
+        for (W, b), (gW, gb) in zip(params, grads):
+            W -= LR * gW
+            b -= LR * gb
+        return float(loss)
+    return step, float(first)
+
+
 ENGINES: Dict[str, Callable[[str, int], Tuple[Callable[[], float], float]]] = {
-    "tinygrad_nn": tinygrad_step, "numpy": numpy_step, "torch": torch_step}
+    "tinygrad_nn": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "autograd": autograd_step}
+PEERS = {"numpy": "numpy by hand", "torch": "torch eager", "autograd": "autograd"}
 
 
 def measure(engine: str, steps: int) -> Dict[str, Any]:
@@ -161,21 +202,23 @@ def main() -> None:
     rows = []
     for key, r in mine.items():
         dtype, n = key.split("/")
-        for peer in ("numpy", "torch"):
-            if peer in runs:
-                theirs = runs[peer]["results"][key]
-                if abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
-                    raise SystemExit(f"{peer} and tinygrad_nn disagree at step 0 ({key}): "
-                                     f"{theirs['first_loss']} vs {r['first_loss']}")
-        numpy_t = runs.get("numpy", {}).get("results", {}).get(key, {}).get("median")
-        torch_t = runs.get("torch", {}).get("results", {}).get(key, {}).get("median")
-        epoch = r["median"] * 60000 / int(n)
-        rows.append([f"{dtype}, batch {n}", fmt_seconds(r["median"]), fmt_seconds(numpy_t),
-                     f"{r['median'] / numpy_t:.2f}" if numpy_t else "n/a", fmt_seconds(torch_t),
-                     f"{r['median'] / torch_t:.2f}" if torch_t else "n/a", fmt_seconds(epoch)])
-    table = markdown_table(["MLP 784-128-64-10 step", "tinygrad_nn", "numpy by hand",
-                            "tinygrad_nn / numpy", "torch eager", "tinygrad_nn / torch",
-                            "tinygrad_nn epoch of 60k"], rows)
+        row = [f"{dtype}, batch {n}", fmt_seconds(r["median"])]
+        for peer in PEERS:
+            theirs = runs[peer]["results"][key] if peer in runs else None
+            if theirs and abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
+                raise SystemExit(f"{peer} and tinygrad_nn disagree at step 0 ({key}): "
+                                 f"{theirs['first_loss']} vs {r['first_loss']}")
+            peer_t = theirs["median"] if theirs else None
+            row += [fmt_seconds(peer_t), f"{r['median'] / peer_t:.2f}" if peer_t else "n/a"]
+        rows.append(row + [fmt_seconds(r["median"] * 60000 / int(n))])
+    header = ["MLP 784-128-64-10 step", "tinygrad_nn"]
+    for peer, name in PEERS.items():
+        header += [name, f"tinygrad_nn / {peer}"]
+    table = markdown_table(header + ["tinygrad_nn epoch of 60k"], rows)
+    if "autograd" in runs:
+        table += ("\n\nautograd, float32 rows: the loss and parameter gradients are float32, but "
+                  "part of its backward pass runs in float64 (its mean, max and ReLU backward "
+                  "rules upcast under numpy 2 type promotion).")
     write_results("tensor", {"runs": runs}, table)
 
 
