@@ -5,7 +5,9 @@ sizes 1, 32 and 128, in float32 and float64.
 Peers, each in its own process: hand-written numpy forward and backward (the floor for an
 engine built on numpy), PyTorch CPU eager (threads = cores) and HIPS autograd (another
 reverse-mode engine on numpy, tracing plain numpy code). All start from the same weights and
-must give the same loss at step 0.
+must give the same loss at step 0. The engines take turns over three rounds (a fresh process
+each time) and each engine's samples are pooled, so that a slow spell of a shared machine falls
+on all of them alike.
 
 autograd in float32 is not float32 throughout: under numpy 2 type promotion its own backward
 rules for mean, max and maximum (the ReLU) return float64 gradients (they divide by int64 counts
@@ -88,7 +90,7 @@ def numpy_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
         g /= n
         for i in range(len(params) - 1, -1, -1):
             W, b = params[i]
-            gW, gb = g.T @ acts[i], g.sum(axis=0)
+            gW, gb = np.dot(g.T, acts[i]), g.sum(axis=0)  # np.dot: @ skips BLAS at batch 1
             if i:
                 g = (g @ W) * (acts[i] > 0)
             W -= LR * gW
@@ -175,8 +177,34 @@ def measure(engine: str, steps: int) -> Dict[str, Any]:
                 start = time.perf_counter()
                 step()
                 samples.append(time.perf_counter() - start)
-            results[f"{dtype}/{n}"] = {"first_loss": first, **summarize(samples)}
+            results[f"{dtype}/{n}"] = {"first_loss": first, "samples": samples}
     return {"engine": engine, "results": results}
+
+
+def run_rounds(rounds: int, steps: int) -> Dict[str, Any]:
+    """Run every engine `rounds` times, taking turns (a fresh process each time), and pool each
+    engine's samples: a slow spell of a shared machine then hits every engine alike."""
+    runs: Dict[str, Any] = {}
+    missing = set()
+    for _ in range(rounds):
+        for engine in ENGINES:
+            if engine in missing:
+                continue
+            try:
+                run = run_in_subprocess("benchmarks.tensor", "--engine", engine, "--steps", str(steps))
+            except RuntimeError as e:
+                if "No module named" not in str(e):
+                    raise
+                print(f"{engine} not installed: skipped")
+                missing.add(engine)
+                continue
+            pooled = runs.setdefault(engine, {"engine": engine, "results": {}})["results"]
+            for key, r in run["results"].items():
+                pooled.setdefault(key, {"first_loss": r["first_loss"], "samples": []})["samples"] += r["samples"]
+    for run in runs.values():
+        for key, r in run["results"].items():
+            run["results"][key] = {"first_loss": r["first_loss"], **summarize(r.pop("samples"))}
+    return runs
 
 
 def main() -> None:
@@ -184,20 +212,14 @@ def main() -> None:
     parser.add_argument("--engine", choices=sorted(ENGINES))
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="10 steps")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each engine takes")
+    parser.add_argument("--quick", action="store_true", help="10 steps, one round")
     args = parser.parse_args()
     steps = 10 if args.quick else args.steps
     if args.engine:
         print(json.dumps(measure(args.engine, steps)))
         return
-    runs = {}
-    for engine in ENGINES:
-        try:
-            runs[engine] = run_in_subprocess("benchmarks.tensor", "--engine", engine, "--steps", str(steps))
-        except RuntimeError as e:
-            if "No module named" not in str(e):
-                raise
-            print(f"{engine} not installed: skipped")
+    runs = run_rounds(1 if args.quick else args.rounds, steps)
     mine = runs["tinygrad_nn"]["results"]
     rows = []
     for key, r in mine.items():
