@@ -3,6 +3,8 @@
 The same model code (`ScalarMLP`, written micrograd style: lists of scalar Values) runs with
 micrograd's `Value` and with tinygrad_nn's, each in a fresh interpreter, with the garbage
 collector on as users run it. Both must compute the same loss at step 0 from the same weights.
+The engines take turns over three rounds (2 micrograd steps, 5 tinygrad_nn steps each) and
+their timings are pooled.
 
     python -m benchmarks.scalar            # both engines, ratio table
 """
@@ -18,6 +20,8 @@ import time
 from typing import Any, Dict, List
 
 from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
+
+PHASES = ("forward", "backward", "step")
 
 
 def engine_value(engine: str) -> Any:
@@ -81,8 +85,8 @@ def train_steps(engine: str, steps: int) -> Dict[str, Any]:
         backward.append(t2 - t1)
         whole.append(t3 - t0)
         losses.append(loss.data)
-    return {"engine": engine, "forward": summarize(forward), "backward": summarize(backward),
-            "step": summarize(whole), "losses": losses, "nodes_per_step": None}
+    return {"engine": engine, "forward": forward, "backward": backward, "step": whole,
+            "losses": losses}
 
 
 def chain(engine: str, depth: int) -> Dict[str, Any]:
@@ -106,18 +110,35 @@ def chain(engine: str, depth: int) -> Dict[str, Any]:
             "peak_mb": peak_mb, "error": error, "grad": x.grad if error is None else None}
 
 
-def compare(steps: Dict[str, int], depth: int) -> None:
-    """Run both engines in their own processes and write the ratio table."""
-    runs = {}
-    for engine, n in steps.items():
-        try:
-            runs[engine] = run_in_subprocess("benchmarks.scalar", "--engine", engine,
-                                             "--steps", str(n))
-        except RuntimeError as e:
-            if "No module named 'micrograd'" in str(e):
-                print("micrograd not installed (pip install micrograd): skipped", file=sys.stderr)
+def run_rounds(steps: Dict[str, int], rounds: int) -> Dict[str, Any]:
+    """Both engines take turns, `rounds` times, each in a fresh process; each engine's timings
+    are pooled, so that a slow spell of a shared machine falls on both alike."""
+    runs: Dict[str, Any] = {}
+    for _ in range(rounds):
+        for engine, n in steps.items():
+            if engine in runs and runs[engine] is None:
                 continue
-            raise
+            try:
+                run = run_in_subprocess("benchmarks.scalar", "--engine", engine, "--steps", str(n))
+            except RuntimeError as e:
+                if "No module named 'micrograd'" in str(e):
+                    print("micrograd not installed (pip install micrograd): skipped", file=sys.stderr)
+                    runs[engine] = None
+                    continue
+                raise
+            pooled = runs.setdefault(engine, {"engine": engine, "losses": run["losses"]})
+            for phase in PHASES:
+                pooled.setdefault(phase, []).extend(run[phase])
+    runs = {engine: run for engine, run in runs.items() if run is not None}
+    for run in runs.values():
+        for phase in PHASES:
+            run[phase] = summarize(run[phase])
+    return runs
+
+
+def compare(steps: Dict[str, int], rounds: int, depth: int) -> None:
+    """Run both engines in their own processes and write the ratio table."""
+    runs = run_rounds(steps, rounds)
     mine = runs["tinygrad_nn"]
     rows, data = [], {"runs": runs}
     peer = runs.get("micrograd")
@@ -127,7 +148,7 @@ def compare(steps: Dict[str, int], depth: int) -> None:
             raise SystemExit(f"the engines disagree at step 0: micrograd loss {peer['losses'][0]} "
                              f"vs tinygrad_nn {mine['losses'][0]}")
         data["loss_step0"] = mine["losses"][0]
-    for phase in ("forward", "backward", "step"):
+    for phase in PHASES:
         m = mine[phase]["median"]
         p = peer[phase]["median"] if peer else None
         rows.append([f"moons MLP 2-16-16-1, 100 points: {phase}", fmt_seconds(p), fmt_seconds(m),
@@ -160,7 +181,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     quick = args.quick
-    compare({"micrograd": 2 if quick else 5, "tinygrad_nn": 3 if quick else 15},
+    compare({"micrograd": 2, "tinygrad_nn": 3 if quick else 5}, 1 if quick else 3,
             10**5 if quick else 10**6)
 
 
