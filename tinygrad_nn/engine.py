@@ -218,7 +218,10 @@ class Value:
         gc.disable()
         try:
             order = _toposort(self)  # also clears the grad of every node in it
-            _accumulate(self, seed, self._fn, 0)
+            if order:
+                self.grad = seed  # the output itself: toposort has just cleared its grad
+            else:
+                _accumulate(self, seed, None, 0)  # backward() of a leaf adds 1 to its gradient
             for node in reversed(order):
                 if node.grad is not None:  # None: no path from the output reached it
                     _propagate(node)
