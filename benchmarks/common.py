@@ -32,9 +32,10 @@ def repeat(fn: Callable[[], Any], repeats: int) -> Dict[str, float]:
     return summarize(samples)
 
 
-def run_in_subprocess(module: str, *args: str, timeout: float = 1800) -> Optional[Dict[str, Any]]:
+def run_in_subprocess(module: str, *args: str, timeout: float = 1800) -> Dict[str, Any]:
     """Run `python -m module args... --json` in a fresh interpreter and return the JSON it prints
-    on its last line, or None (with the reason on stderr) when the peer is not installed."""
+    on its last line. A failure raises RuntimeError with the worker's stderr (a peer that is not
+    installed shows there as "No module named ...", which callers report as skipped)."""
     proc = subprocess.run([sys.executable, "-m", module, *args, "--json"], capture_output=True,
                           text=True, timeout=timeout)
     if proc.returncode != 0:
