@@ -9,8 +9,8 @@ from .errors import (BackwardError, DomainError, FileFormatError, GradcheckError
                      GraphvizNotFoundError, InvalidIndexError, ShapeError, TinygradNNError,
                      UnsupportedTypeError)
 from .ops import (abs, clip, concatenate, exp, leaky_relu, linear, log, log_softmax, logsumexp,
-                  matmul, max, mean, relu, reshape, sigmoid, softmax, softplus, sqrt, stack, sum,
-                  tanh, transpose, where)
+                  matmul, max, mean, relu, reshape, sigmoid, softmax, softmax_cross_entropy, softplus,
+                  sqrt, stack, sum, tanh, transpose, where)
 from .serialize import load, save
 from .viz import draw_dot, repr_svg, save_svg, summary
 
@@ -26,6 +26,6 @@ __all__ = [
     "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "GradcheckError", "save", "load",
     "draw_dot", "save_svg", "summary",
     "abs", "clip", "concatenate", "exp", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
-    "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
-    "sum", "tanh", "transpose", "where",
+    "matmul", "max", "mean", "relu", "reshape", "sigmoid", "softmax", "softmax_cross_entropy",
+    "softplus", "sqrt", "stack", "sum", "tanh", "transpose", "where",
 ]
