@@ -4,7 +4,8 @@ The same model code (`ScalarMLP`, written micrograd style: lists of scalar Value
 micrograd's `Value` and with tinygrad_nn's, each in a fresh interpreter, with the garbage
 collector on as users run it. Both must compute the same loss at step 0 from the same weights.
 The engines take turns over three rounds (2 micrograd steps, 5 tinygrad_nn steps each) and
-their timings are pooled.
+their timings are pooled. A third run, "tinygrad_nn-replay", records the graph once with a
+`Tape` and replays it each step, as a fixed-batch training loop can.
 
     python -m benchmarks.scalar            # both engines, ratio table
 """
@@ -22,6 +23,7 @@ from typing import Any, Dict, List
 from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
 
 PHASES = ("forward", "backward", "step")
+REPLAY = "tinygrad_nn-replay"
 
 
 def engine_value(engine: str) -> Any:
@@ -58,24 +60,38 @@ def moons_data(n: int = 100) -> tuple:
     return X.tolist(), [2.0 * label - 1.0 for label in y.tolist()]  # labels -1 / +1 for the SVM loss
 
 
+def moons_loss(Value: Any, model: ScalarMLP, X: list, y: list) -> Any:
+    """micrograd's demo loss: SVM max-margin loss over the points, plus L2 on the weights."""
+    inputs = [[Value(a) for a in row] for row in X]
+    scores = [model(x) for x in inputs]
+    margins = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(margins) * (1.0 / len(margins))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    return data_loss + reg_loss
+
+
 def train_steps(engine: str, steps: int) -> Dict[str, Any]:
-    """Run `steps` SGD steps of micrograd's demo (SVM max-margin loss + L2), timing each phase."""
+    """Run `steps` SGD steps of micrograd's demo, timing each phase. The engine
+    "tinygrad_nn-replay" builds the graph once, untimed, and then replays it with a Tape (the
+    batch is the same at every step, so the graph is too)."""
     Value = engine_value(engine)
     model = ScalarMLP(Value, 2, [16, 16, 1])
     X, y = moons_data()
+    tape = None
+    if engine == REPLAY:
+        from tinygrad_nn import Tape
+        tape = Tape(moons_loss(Value, model, X, y))
     forward, backward, whole, losses = [], [], [], []
     for k in range(steps):
         t0 = time.perf_counter()
-        inputs = [[Value(a) for a in row] for row in X]
-        scores = [model(x) for x in inputs]
-        margins = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-        data_loss = sum(margins) * (1.0 / len(margins))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        loss = data_loss + reg_loss
+        loss = tape.forward() if tape else moons_loss(Value, model, X, y)
         t1 = time.perf_counter()
         for p in model.parameters():
             p.grad = 0.0
-        loss.backward()
+        if tape:
+            tape.backward()
+        else:
+            loss.backward()
         t2 = time.perf_counter()
         lr = 1.0 - 0.9 * k / 100
         for p in model.parameters():
@@ -142,18 +158,20 @@ def compare(steps: Dict[str, int], rounds: int, depth: int) -> None:
     mine = runs["tinygrad_nn"]
     rows, data = [], {"runs": runs}
     peer = runs.get("micrograd")
-    if peer:
-        agree = abs(peer["losses"][0] - mine["losses"][0]) <= 1e-9 * abs(peer["losses"][0])
-        if not agree:
-            raise SystemExit(f"the engines disagree at step 0: micrograd loss {peer['losses'][0]} "
+    for name, run in runs.items():
+        if abs(run["losses"][0] - mine["losses"][0]) > 1e-9 * abs(mine["losses"][0]):
+            raise SystemExit(f"the engines disagree at step 0: {name} loss {run['losses'][0]} "
                              f"vs tinygrad_nn {mine['losses'][0]}")
-        data["loss_step0"] = mine["losses"][0]
-    for phase in PHASES:
-        m = mine[phase]["median"]
-        p = peer[phase]["median"] if peer else None
-        rows.append([f"moons MLP 2-16-16-1, 100 points: {phase}", fmt_seconds(p), fmt_seconds(m),
-                     f"{p / m:.1f}x" if p else "n/a",
-                     f"{mine[phase]['min'] * 1e3:.0f}–{mine[phase]['max'] * 1e3:.0f} ms"])
+    data["loss_step0"] = mine["losses"][0]
+    for engine in ("tinygrad_nn", REPLAY):
+        ours = runs[engine]
+        for phase in PHASES:
+            m = ours[phase]["median"]
+            p = peer[phase]["median"] if peer else None
+            what = "" if engine == "tinygrad_nn" else ", Tape replay"
+            rows.append([f"moons MLP 2-16-16-1, 100 points{what}: {phase}", fmt_seconds(p),
+                         fmt_seconds(m), f"{p / m:.1f}x" if p else "n/a",
+                         f"{ours[phase]['min'] * 1e3:.0f}–{ours[phase]['max'] * 1e3:.0f} ms"])
     chains = {e: run_in_subprocess("benchmarks.scalar", "--engine", e, "--chain", str(d))
               for e, d in [("tinygrad_nn", depth)] + ([("micrograd", 2000)] if peer else [])}
     data["chain"] = chains
@@ -164,13 +182,14 @@ def compare(steps: Dict[str, int], rounds: int, depth: int) -> None:
                  f"{fmt_seconds(c['build'] + c['backward'])} ({c['peak_mb']:.0f} MB peak)", "", ""])
     table = markdown_table(["benchmark", "micrograd (median)", "tinygrad_nn (median)",
                             "speed-up", "tinygrad_nn min–max"], rows)
-    data["speedup_step"] = peer["step"]["median"] / mine["step"]["median"] if peer else None
+    data["speedup_step"] = {e: peer["step"]["median"] / runs[e]["step"]["median"] if peer else None
+                            for e in ("tinygrad_nn", REPLAY)}
     write_results("scalar", data, table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", choices=["micrograd", "tinygrad_nn"])
+    parser.add_argument("--engine", choices=["micrograd", "tinygrad_nn", REPLAY])
     parser.add_argument("--steps", type=int, default=0, help="training steps to time (worker mode)")
     parser.add_argument("--chain", type=int, default=0, help="chain depth to time (worker mode)")
     parser.add_argument("--json", action="store_true", help="worker mode: print the result as JSON")
@@ -181,7 +200,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     quick = args.quick
-    compare({"micrograd": 2, "tinygrad_nn": 3 if quick else 5}, 1 if quick else 3,
+    compare({"micrograd": 2, "tinygrad_nn": 3 if quick else 5, REPLAY: 3 if quick else 5},
+            1 if quick else 3,
             10**5 if quick else 10**6)
 
 

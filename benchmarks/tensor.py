@@ -5,7 +5,8 @@ sizes 1, 32 and 128, in float32 and float64.
 Peers, each in its own process: hand-written numpy forward and backward (the floor for an
 engine built on numpy), PyTorch CPU eager (threads = cores) and HIPS autograd (another
 reverse-mode engine on numpy, tracing plain numpy code). All start from the same weights and
-must give the same loss at step 0. The engines take turns over three rounds (a fresh process
+must give the same loss at step 0. tinygrad_nn also runs as "tinygrad_nn-replay": the step's
+graph recorded once in a `Tape` and replayed (the batch is fixed, so the graph is too). The engines take turns over three rounds (a fresh process
 each time) and each engine's samples are pooled, so that a slow spell of a shared machine falls
 on all of them alike.
 
@@ -20,6 +21,7 @@ casting back. Its loss and parameter gradients are float32 (checked); the table 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 import json
 import os
 import time
@@ -47,7 +49,10 @@ def batch(n: int, dtype: str) -> Tuple[np.ndarray, np.ndarray]:
     return rng.random((n, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], size=n)
 
 
-def tinygrad_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
+def tinygrad_step(dtype: str, n: int, replay: bool = False) -> Tuple[Callable[[], float], float]:
+    """With `replay`, the graph is recorded once in a Tape and replayed at every step (the
+    batch is the same each step, as it is for every engine here)."""
+    from tinygrad_nn import Tape
     from tinygrad_nn.losses import cross_entropy
     from tinygrad_nn.nn import MLP
     from tinygrad_nn.optim import SGD
@@ -56,12 +61,17 @@ def tinygrad_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
                            for k, v in (("W", W), ("b", b))})
     X, y = batch(n, dtype)
     opt = SGD(model.parameters(), lr=LR)
-    first = cross_entropy(model(X), y).item()
+    recorded = cross_entropy(model(X), y)
+    first, tape = recorded.item(), Tape(recorded)
 
     def step() -> float:
         opt.zero_grad()
-        loss = cross_entropy(model(X), y)
-        loss.backward()
+        if replay:
+            loss = tape.forward()
+            tape.backward()
+        else:
+            loss = cross_entropy(model(X), y)
+            loss.backward()
         opt.step()
         return loss.item()
     return step, first
@@ -160,7 +170,8 @@ def autograd_step(dtype: str, n: int) -> Tuple[Callable[[], float], float]:
 
 
 ENGINES: Dict[str, Callable[[str, int], Tuple[Callable[[], float], float]]] = {
-    "tinygrad_nn": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "autograd": autograd_step}
+    "tinygrad_nn": tinygrad_step, "tinygrad_nn-replay": partial(tinygrad_step, replay=True),
+    "numpy": numpy_step, "torch": torch_step, "autograd": autograd_step}
 PEERS = {"numpy": "numpy by hand", "torch": "torch eager", "autograd": "autograd"}
 
 
@@ -225,15 +236,20 @@ def main() -> None:
     for key, r in mine.items():
         dtype, n = key.split("/")
         row = [f"{dtype}, batch {n}", fmt_seconds(r["median"])]
-        for peer in PEERS:
+        replayed = runs["tinygrad_nn-replay"]["results"][key]
+        numpy_t = runs["numpy"]["results"][key]["median"] if "numpy" in runs else None
+        row += [fmt_seconds(replayed["median"]),
+                f"{replayed['median'] / numpy_t:.2f}" if numpy_t else "n/a"]
+        for peer in ["tinygrad_nn-replay", *PEERS]:
             theirs = runs[peer]["results"][key] if peer in runs else None
             if theirs and abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
                 raise SystemExit(f"{peer} and tinygrad_nn disagree at step 0 ({key}): "
                                  f"{theirs['first_loss']} vs {r['first_loss']}")
-            peer_t = theirs["median"] if theirs else None
-            row += [fmt_seconds(peer_t), f"{r['median'] / peer_t:.2f}" if peer_t else "n/a"]
+            if peer in PEERS:
+                peer_t = theirs["median"] if theirs else None
+                row += [fmt_seconds(peer_t), f"{r['median'] / peer_t:.2f}" if peer_t else "n/a"]
         rows.append(row + [fmt_seconds(r["median"] * 60000 / int(n))])
-    header = ["MLP 784-128-64-10 step", "tinygrad_nn"]
+    header = ["MLP 784-128-64-10 step", "tinygrad_nn", "tinygrad_nn, Tape replay", "replay / numpy"]
     for peer, name in PEERS.items():
         header += [name, f"tinygrad_nn / {peer}"]
     table = markdown_table(header + ["tinygrad_nn epoch of 60k"], rows)

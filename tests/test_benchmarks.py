@@ -16,9 +16,9 @@ RTOL = {"float32": 1e-4, "float64": 1e-10}
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [1, 32])
-@pytest.mark.parametrize("peer", ["numpy", "torch", "autograd"])
+@pytest.mark.parametrize("peer", ["tinygrad_nn-replay", "numpy", "torch", "autograd"])
 def test_tensor_training_steps_match_each_peer(peer: str, n: int, dtype: str):
-    if peer != "numpy":
+    if peer in ("torch", "autograd"):
         pytest.importorskip(peer)
     mine, my_first = tensor.ENGINES["tinygrad_nn"](dtype, n)
     theirs, their_first = tensor.ENGINES[peer](dtype, n)
@@ -35,6 +35,12 @@ def test_scalar_training_steps_match_micrograd():
     theirs = scalar.train_steps("micrograd", 3)["losses"]
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     assert ours[-1] < ours[0]
+
+
+def test_scalar_training_steps_replayed_from_a_tape_match_rebuilt_ones():
+    ours = scalar.train_steps("tinygrad_nn", 3)["losses"]
+    replayed = scalar.train_steps(scalar.REPLAY, 3)["losses"]
+    assert replayed == ours  # the same ops in the same order: bit for bit
 
 
 def test_chain_benchmark_gradient_is_the_product_of_the_factors():

@@ -11,6 +11,7 @@ from .errors import (BackwardError, DomainError, FileFormatError, GradcheckError
 from .ops import (abs, clip, concatenate, exp, leaky_relu, linear, log, log_softmax, logsumexp,
                   matmul, max, mean, relu, reshape, sigmoid, softmax, softmax_cross_entropy, softplus,
                   sqrt, stack, sum, tanh, transpose, where)
+from .replay import Tape
 from .serialize import load, save
 from .viz import draw_dot, repr_svg, save_svg, summary
 
@@ -21,7 +22,7 @@ Value._repr_svg_ = repr_svg
 __version__ = "0.1.0"
 
 __all__ = [
-    "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad",
+    "Value", "Op", "constant", "no_grad", "is_grad_enabled", "zero_grad", "Tape",
     "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
     "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "GradcheckError", "save", "load",
     "draw_dot", "save_svg", "summary",

@@ -71,13 +71,7 @@ class Op:
         inputs = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in args])
         if not self.variadic and len(inputs) != len(self.vjps):
             raise TypeError(f"{self.name}: takes {len(self.vjps)} input(s), got {len(inputs)}")
-        datas = [v.data for v in inputs]
-        try:
-            out = self.forward(*datas, **kw)
-        except Exception as e:
-            raise _explain(self.name, datas, e) from None
-        if type(out) is not float and type(out) is not ndarray:
-            out = _normalize(out, datas)
+        out = _forward(self, [v.data for v in inputs], kw)
         track = _grad_enabled and any([v.requires_grad for v in inputs])
         return _node(out, self, inputs[0], inputs[1] if len(inputs) > 1 else None, inputs[2:], kw,
                      track)
@@ -211,23 +205,7 @@ class Value:
         if not self.requires_grad:
             raise BackwardError("backward: this Value does not require a gradient (it is a "
                                 "constant, or was computed under no_grad() or from constants)")
-        seed = _seed(self.data, grad)
-        # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
-        # would only scan the (large, live) graph again and again: pause it meanwhile.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            order = _toposort(self)  # also clears the grad of every node in it
-            if order:
-                self.grad = seed  # the output itself: toposort has just cleared its grad
-            else:
-                _accumulate(self, seed, None, 0)  # backward() of a leaf adds 1 to its gradient
-            for node in reversed(order):
-                if node.grad is not None:  # None: no path from the output reached it
-                    _propagate(node)
-        finally:
-            if collecting:
-                gc.enable()
+        _backpropagate(self, None, grad)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -358,6 +336,41 @@ def fit_to(grad: Any, data: Any) -> Any:
     if grad.dtype is not data.dtype and grad.dtype != data.dtype:  # `is`: the cheap common case
         grad = grad.astype(data.dtype)
     return grad
+
+
+def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
+    """backward() from `root`, along `order` (its intermediate nodes, inputs first, their grads
+    cleared), or along a fresh toposort when `order` is None."""
+    seed = _seed(root.data, grad)
+    # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
+    # would only scan the (large, live) graph again and again: pause it meanwhile.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if order is None:
+            order = _toposort(root)  # also clears the grad of every node in it
+        if order:
+            root.grad = seed  # the output itself, its grad cleared
+        else:
+            _accumulate(root, seed, None, 0)  # backward() of a leaf adds 1 to its gradient
+        for node in reversed(order):
+            if node.grad is not None:  # None: no path from the output reached it
+                _propagate(node)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _forward(op: Op, datas: Any, kw: Optional[dict]) -> Any:
+    """`op`'s forward on raw data: errors name the op and the inputs, and floats in give a
+    float out, arrays an ndarray."""
+    try:
+        out = op.forward(*datas, **kw) if kw else op.forward(*datas)
+    except Exception as e:
+        raise _explain(op.name, list(datas), e) from None
+    if type(out) is not float and type(out) is not ndarray:
+        out = _normalize(out, datas)
+    return out
 
 
 def _propagate(node: Value) -> None:
