@@ -25,7 +25,7 @@ from functools import partial
 import json
 import os
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def tinygrad_step(dtype: str, n: int, replay: bool = False) -> Tuple[Callable[[]
     X, y = batch(n, dtype)
     opt = SGD(model.parameters(), lr=LR)
     recorded = cross_entropy(model(X), y)
-    first, tape = recorded.item(), Tape(recorded)
+    first, tape = recorded.item(), Tape(recorded) if replay else None
 
     def step() -> float:
         opt.zero_grad()
@@ -218,6 +218,10 @@ def run_rounds(rounds: int, steps: int) -> Dict[str, Any]:
     return runs
 
 
+def ratio(time: float, peer_time: Optional[float]) -> str:
+    return f"{time / peer_time:.2f}" if peer_time else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", choices=sorted(ENGINES))
@@ -234,20 +238,18 @@ def main() -> None:
     mine = runs["tinygrad_nn"]["results"]
     rows = []
     for key, r in mine.items():
-        dtype, n = key.split("/")
-        row = [f"{dtype}, batch {n}", fmt_seconds(r["median"])]
-        replayed = runs["tinygrad_nn-replay"]["results"][key]
-        numpy_t = runs["numpy"]["results"][key]["median"] if "numpy" in runs else None
-        row += [fmt_seconds(replayed["median"]),
-                f"{replayed['median'] / numpy_t:.2f}" if numpy_t else "n/a"]
-        for peer in ["tinygrad_nn-replay", *PEERS]:
-            theirs = runs[peer]["results"][key] if peer in runs else None
-            if theirs and abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
-                raise SystemExit(f"{peer} and tinygrad_nn disagree at step 0 ({key}): "
+        for engine, run in runs.items():
+            theirs = run["results"][key]
+            if abs(theirs["first_loss"] - r["first_loss"]) > 1e-4 * abs(r["first_loss"]):
+                raise SystemExit(f"{engine} and tinygrad_nn disagree at step 0 ({key}): "
                                  f"{theirs['first_loss']} vs {r['first_loss']}")
-            if peer in PEERS:
-                peer_t = theirs["median"] if theirs else None
-                row += [fmt_seconds(peer_t), f"{r['median'] / peer_t:.2f}" if peer_t else "n/a"]
+        median = {engine: run["results"][key]["median"] for engine, run in runs.items()}
+        replayed = median["tinygrad_nn-replay"]
+        dtype, n = key.split("/")
+        row = [f"{dtype}, batch {n}", fmt_seconds(r["median"]), fmt_seconds(replayed),
+               ratio(replayed, median.get("numpy"))]
+        for peer in PEERS:
+            row += [fmt_seconds(median.get(peer)), ratio(r["median"], median.get(peer))]
         rows.append(row + [fmt_seconds(r["median"] * 60000 / int(n))])
     header = ["MLP 784-128-64-10 step", "tinygrad_nn", "tinygrad_nn, Tape replay", "replay / numpy"]
     for peer, name in PEERS.items():
