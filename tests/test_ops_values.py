@@ -37,13 +37,15 @@ def assert_same(actual: Any, expected: Any, rtol: float = 1e-12, atol: float = 1
 def backprop(f: Callable[..., Value], *inputs: Any, seed: Any = None) -> tuple[Value, list[Value]]:
     """Apply `f` to fresh leaves holding `inputs`, then back-propagate `seed` (ones by default).
 
-    Each leaf's .grad is then d(sum(seed * f(...))) / d(leaf).
+    Each leaf's .grad is then d(sum(seed * f(...))) / d(leaf). An output that needs no gradient
+    (a comparison's) has none to pass: the leaves' gradients stay zero.
     """
     leaves = [Value(x) for x in inputs]
     out = f(*leaves)
     if seed is None:
         seed = 1.0 if type(out.data) is float else np.ones(out.shape)
-    out.backward(seed)
+    if out.requires_grad:
+        out.backward(seed)
     return out, leaves
 
 
@@ -123,6 +125,21 @@ REFERENCES = [
     OpCase("stack", lambda a, b: tg.stack([a, b], axis=1),
            lambda a, b: np.stack([a, b], axis=1), (X, Y)),
     OpCase("where", lambda a, b: tg.where(COND, a, b), lambda a, b: np.where(COND, a, b), (X, ROW)),
+    OpCase("<", lambda a, b: a < b, lambda a, b: np.less(a, b).astype(float), (X, ROW),
+           elementwise=True),
+    OpCase("<=", lambda a, b: a <= b, lambda a, b: np.less_equal(a, b).astype(float), (X, ROW),
+           elementwise=True),
+    OpCase(">", lambda a, b: a > b, lambda a, b: np.greater(a, b).astype(float), (X, ROW),
+           elementwise=True),
+    OpCase(">=", lambda a, b: a >= b, lambda a, b: np.greater_equal(a, b).astype(float), (X, ROW),
+           elementwise=True),
+    OpCase("equal", tg.equal, lambda a, b: np.equal(a, b).astype(float), (X, np.round(X)),
+           elementwise=True),
+    OpCase("sign", tg.sign, np.sign, (X,), elementwise=True),
+    OpCase("fit_to", lambda a: tg.fit_to(a, (1, 3), a.dtype),
+           lambda a: np.sum(a, axis=0, keepdims=True), (X,)),
+    OpCase("scatter_add", lambda a: tg.scatter_add(a, np.array([2, 0, 2]), (4, 3)),
+           lambda a: np.array([a[1], np.zeros(3), a[0] + a[2], np.zeros(3)]), (np.vstack([X, ROW]),)),
 ]
 CASE_IDS = [case.op for case in REFERENCES]
 
@@ -152,7 +169,8 @@ def test_float32_stays_float32(case: OpCase):
     out = case.apply(*inputs32)
     assert out.dtype == np.float32
     assert_same(out.data, case.reference(*case.inputs), rtol=1e-5, atol=1e-6)
-    out.backward(seed.astype(np.float32))
+    if out.requires_grad:  # a comparison's result needs none
+        out.backward(seed.astype(np.float32))
     _, leaves64 = backprop(case.apply, *case.inputs, seed=seed)
     for leaf32, leaf64 in zip(inputs32, leaves64):
         assert leaf32.grad.dtype == np.float32

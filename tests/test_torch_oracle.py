@@ -75,7 +75,13 @@ TORCH = {
     # F.softplus turns linear above 20; logaddexp(x, 0) is ln(1 + e**x) everywhere
     "softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t)),
     "clip": lambda t, *, lo, hi: t.clip(lo, hi),
-    "where": lambda a, b, *, cond: torch.where(torch.as_tensor(cond), a, b),
+    "where": lambda a, b, c: torch.where(c > 0, a, b),  # the condition: the sign of c
+    "less": lambda a, b: (a < b).double(),
+    "less_equal": lambda a, b: (a <= b).double(),
+    "greater": lambda a, b: (a > b).double(),
+    "greater_equal": lambda a, b: (a >= b).double(),
+    "equal": lambda a, b: (a == b).double(),
+    "sign": lambda t: torch.sign(t).detach(),  # a mask, with no derivative (torch: zeros)
     "matmul": torch.matmul,
     "linear": lambda x, w, b: x @ w.T + b,
     "sum": _reduction(torch.sum),
@@ -90,7 +96,22 @@ TORCH = {
     "getitem": _getitem,
     "concatenate": lambda *ts, axis: torch.cat(ts, dim=axis),
     "stack": lambda *ts, axis: torch.stack(ts, dim=axis),
+    "fit_to": lambda t, *, shape, dtype: _fit_to(t, shape),
+    "scatter_add": lambda g, *, key, shape: torch.zeros(shape, dtype=g.dtype).index_put(
+        (torch.as_tensor(key),), g, accumulate=True),
 }
+
+
+def _fit_to(t: Any, shape: Any) -> Any:
+    """Sum t down to `shape` (None: every element), or spread it up to `shape`."""
+    if shape is None:
+        return t.sum()
+    if t.ndim > len(shape):
+        t = t.sum(dim=tuple(range(t.ndim - len(shape))))
+    ones = tuple(k for k, n in enumerate(shape) if t.ndim == len(shape) and n == 1 and t.shape[k] != 1)
+    if ones:
+        t = t.sum(dim=ones, keepdim=True)
+    return t.expand(shape)
 
 
 # ---- replaying a graph in both libraries ---------------------------------------------------------
@@ -121,8 +142,9 @@ def as_numpy(x: Any, shape: tuple) -> np.ndarray:
     return x.detach().numpy() if torch.is_tensor(x) else np.asarray(x)
 
 
-def assert_agree(ours: Any, theirs: Any, what: str) -> None:
-    shape = tuple(theirs.shape)
+def assert_agree(ours: Any, theirs: Any, what: str, shape: Any = None) -> None:
+    """Equal shapes and values; `shape` stands in for a missing gradient's (None: zeros)."""
+    shape = tuple(theirs.shape) if shape is None else shape
     ours, theirs = as_numpy(ours, shape), as_numpy(theirs, shape)
     assert ours.shape == shape, f"{what}: shape {ours.shape}, torch has {shape}"
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL, err_msg=what)
@@ -136,17 +158,23 @@ def assert_agrees_with_torch(expr: Expression, data: st.DataObject) -> None:
     theirs = replay(expr, [torch_leaf(x) for x in expr.inputs],
                     lambda step, xs: TORCH[step.spec.name](*xs, **step.kw))
     for node in theirs:
-        if not node.is_leaf:
+        if not node.is_leaf and node.requires_grad:  # comparisons have no gradient at all
             node.retain_grad()
     count = len(expr.inputs)
     weights = [data.draw(floats() if type(node.data) is float else arrays(node.shape), label="w")
                for node in ours[count:]]
-    weighted_loss(ours[count:], weights).backward()
-    weighted_loss(theirs[count:], weights, lambda w: torch.as_tensor(w, dtype=torch.float64)).backward()
+    loss = weighted_loss(ours[count:], weights)
+    reference_loss = weighted_loss(theirs[count:], weights,
+                                   lambda w: torch.as_tensor(w, dtype=torch.float64))
+    assert loss.requires_grad == reference_loss.requires_grad  # not when only comparisons are
+    if loss.requires_grad:
+        loss.backward()
+        reference_loss.backward()
     for k, (mine, reference) in enumerate(zip(ours, theirs)):
         name = "input" if k < count else expr.steps[k - count].spec.name
         assert_agree(mine.data, reference, f"value of node {k} ({name})")
-        assert_agree(mine.grad, reference.grad, f"gradient of node {k} ({name})")
+        assert_agree(mine.grad, reference.grad, f"gradient of node {k} ({name})",
+                     tuple(reference.shape))
 
 
 # ---- the properties ------------------------------------------------------------------------------

@@ -1,30 +1,41 @@
-"""The autodiff engine: the `Value` node, the `Op` that makes nodes, and `backward()`.
+"""The autodiff engine: the `Value` node, the `Op` that makes nodes, and backpropagation.
 
 A Value holds `data`, a Python float (the scalar path) or a numpy array (the tensor path). A
 Value computed by an operation also keeps the `Op` (`_fn`), its inputs in argument order
 (`_prev`) and its keyword arguments (`_kw`), and nothing else: no closures, so a graph has no
 reference cycles and is freed by reference counting as soon as its output goes away.
 
-`backward()` visits the graph once, outputs before inputs. At each node it calls the op's
+Backpropagation visits the graph once, outputs before inputs. At each node it calls the op's
 vector-Jacobian product for every input that needs a gradient, sums the result back to that
 input's shape (`fit_to`: the one place where broadcasting is undone) and adds it to the input's
-running total. Leaves accumulate into `.grad` across calls (in place), as in PyTorch; every
-other node's `.grad` is overwritten with the gradient of the latest backward() that reached them.
+running total. It runs in one of two modes, with the same VJPs:
+
+- first order (`backward()`, `grad()`): the VJPs receive raw data (floats, arrays) and return
+  raw data, as fast as a hand-written backward pass;
+- graph mode (``create_graph=True``): the VJPs receive Values (the output gradient, the node
+  itself as `out`, its inputs) and every operation they do records a node, so each gradient is a
+  Value with a graph of its own, which can be differentiated again (Hessians, Newton steps).
+
+`backward()` accumulates into `.grad`: leaves across calls (in place), as in PyTorch; every
+other node's `.grad` is overwritten with the gradient of the latest call that reached it.
+`grad()` returns the gradients and touches no `.grad`.
 """
 
 from __future__ import annotations
 
-from functools import partial, wraps
+from functools import wraps
 import gc
-from typing import Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from .opinfo import OpInfo
 from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, TinygradNNError,
                      UnsupportedTypeError)
 
 ndarray = np.ndarray
-_grad_enabled = True  # switched off by `no_grad`
+_grad_enabled = True  # switched off by `no_grad`, on by `enable_grad`
+REQUIRED = object()   # the default of an op parameter that must be given (reshape's shape)
 
 
 def identity_vjp(g: Any, out: Any, *inputs: Any, **kw: Any) -> Any:
@@ -34,63 +45,167 @@ def identity_vjp(g: Any, out: Any, *inputs: Any, **kw: Any) -> Any:
 
 
 class Op:
-    """A differentiable primitive: a forward function on raw data and one VJP per input.
+    """A primitive operation: its forward on raw data and one VJP per input, in one definition.
 
-    - ``forward(*inputs, **kw) -> out``: inputs are Python floats or numpy arrays.
-    - ``vjps[i](g, out, *inputs, **kw) -> grad_i``: given ``g``, the gradient of the final result
-      with respect to ``out``, return the gradient with respect to input ``i`` (a vector-Jacobian
-      product). It may have a broadcast shape: the engine sums it back to input ``i``'s shape. It
-      may return None for an input that has no derivative (an index, a mask).
-    - ``defaults``: keyword arguments with their default values; forward and every VJP always
-      receive all of them.
+    - ``forward(*inputs, **params) -> out``: inputs are numpy arrays (and Python floats, see
+      `scalar`); the result is an array, or a float when every input is a float.
+    - ``vjps[i](g, out, *inputs, **params) -> grad_i``: given ``g``, the gradient of the final
+      result with respect to ``out``, the gradient with respect to input ``i`` (a vector-Jacobian
+      product). It may have a broadcast shape: the engine sums it back to input ``i``'s shape. A
+      VJP of None, or one that returns None, means the input has no derivative (an index, a
+      condition); an op whose VJPs are all None gives a result that needs no gradient (a mask),
+      though it stays in the graph so that replays and second derivatives recompute it.
+      Write a VJP with operators, array methods that Value shares with numpy (``.sum``,
+      ``.reshape``, ``.T``, ...) and ``op.of(...)`` for other ops: it then works on raw data
+      (first order) and on Values (``create_graph=True``, where its result is a graph).
+    - ``scalar``: how the op treats Python floats. True (the default): `forward` takes them as
+      they are; a function: that function computes on floats (``math.exp`` is ~7x faster than
+      ``np.exp`` on one number); False: the op is array-only, and floats become 0-d arrays.
+    - ``defaults``: the op's parameters (keyword arguments of forward and of every VJP) with
+      their defaults, in the order that positional arguments fill them; `REQUIRED` marks one
+      that must be given. ``varargs=True`` lets the first parameter gather extra positional
+      arguments (``x.reshape(2, 3)`` as well as ``x.reshape((2, 3))``).
     - ``variadic=True``: the op takes one sequence of inputs (like ``concatenate``) and has a
-      single VJP called as ``vjp(i, g, out, *inputs, **kw)``.
+      single VJP called as ``vjp(i, g, out, *inputs, **params)``.
+    - ``methods`` and ``operators``: the names under which Value offers the op (``"exp"``,
+      ``"__add__"``; an ``"__r...__"`` operator is the reflected form, its operands swapped).
+      ``properties``: names of read-only properties that apply it with default parameters.
+    - ``info``: what tests need to know about the op (`tinygrad_nn.opinfo.OpInfo`: domains,
+      kinks, how to draw operands); `tinygrad_nn.testing.OPS` is derived from it.
 
-    Calling the op on Values (numbers and arrays become constants) runs ``forward`` and, when
-    gradients are on and some input requires one, records the new node in the graph. Every
-    built-in operation is an Op (see `tinygrad_nn.ops`); users define new ones the same way.
+    Calling the op on Values (numbers and arrays become constants) returns a Value that joins
+    the graph when gradients are on and an input is part of one. Every built-in operation is an
+    Op (`tinygrad_nn.ops`); users define new ones the same way.
     """
 
-    __slots__ = ("name", "forward", "vjps", "defaults", "variadic")
+    __slots__ = ("name", "forward", "scalar", "vjps", "defaults", "varargs", "variadic",
+                 "differentiable", "methods", "operators", "properties", "info")
 
-    def __init__(self, name: str, forward: Callable[..., Any], *vjps: Callable[..., Any],
-                 defaults: Optional[dict] = None, variadic: bool = False):
+    def __init__(self, name: str, forward: Callable[..., Any], *vjps: Optional[Callable[..., Any]],
+                 scalar: Union[bool, Callable[..., Any]] = True, defaults: Optional[dict] = None,
+                 varargs: bool = False, variadic: bool = False, methods: Sequence[str] = (),
+                 operators: Sequence[str] = (), properties: Sequence[str] = (),
+                 info: Any = None):
         if not vjps:
-            raise TypeError(f"Op {name!r}: give one VJP per input after the forward function")
+            raise TypeError(f"Op {name!r}: give one VJP per input after the forward function "
+                            "(None for an input without a derivative)")
         self.name = name
         self.forward = forward
+        self.scalar = forward if scalar is True else scalar  # False: array-only
         self.vjps = vjps
-        self.defaults = defaults
+        self.defaults = defaults or None
+        self.varargs = varargs
         self.variadic = variadic
+        self.differentiable = any(vjp is not None for vjp in vjps)
+        self.methods, self.operators, self.properties = tuple(methods), tuple(operators), \
+            tuple(properties)
+        self.info = info
 
+    # ---- applying the op ------------------------------------------------------------------
     def __call__(self, *args: Any, **kw: Any) -> "Value":
-        if self.variadic:
-            (args,) = args
-        if self.defaults:
-            kw = {**self.defaults, **kw}
-        inputs = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in args])
-        if not self.variadic and len(inputs) != len(self.vjps):
-            raise TypeError(f"{self.name}: takes {len(self.vjps)} input(s), got {len(inputs)}")
-        out = _forward(self, [v.data for v in inputs], kw)
-        track = _grad_enabled and any([v.requires_grad for v in inputs])
-        return _node(out, self, inputs[0], inputs[1] if len(inputs) > 1 else None, inputs[2:], kw,
-                     track)
+        """Apply the op to Values (or numbers and arrays, taken as constants): a Value."""
+        inputs, params = self._parse(args, kw)
+        values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
+        return _apply(self, values, params)
 
+    def of(self, *args: Any, **kw: Any) -> Any:
+        """Apply the op to data of either kind, as VJPs do: raw data in (floats, arrays) gives raw
+        data out, the first-order path; a Value among the inputs gives a Value in the graph."""
+        inputs, params = self._parse(args, kw)
+        if any([isinstance(a, Value) for a in inputs]):
+            values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
+            return _apply(self, values, params)
+        return self.run([as_data(a, self.name) for a in inputs], params)
+
+    def run(self, datas: Sequence[Any], params: Optional[dict]) -> Any:
+        """The forward on raw data: floats go to the scalar implementation (or become 0-d arrays
+        for an array-only op), errors name the op and its inputs, and floats in give a float out,
+        arrays an ndarray."""
+        scalar = self.scalar
+        if not scalar:
+            datas = [np.asarray(d) if type(d) is float else d for d in datas]
+            fn = self.forward
+        else:
+            fn = scalar if all([type(d) is float for d in datas]) else self.forward
+        try:
+            out = fn(*datas, **params) if params else fn(*datas)
+        except Exception as e:
+            raise _explain(self.name, list(datas), e) from None
+        if type(out) is not float and type(out) is not ndarray:
+            out = _normalize(out, datas)
+        return out
+
+    def _parse(self, args: tuple, kw: dict) -> tuple:
+        """Split a call into the op's inputs and its parameters (positional ones fill the
+        parameters in order), every parameter present."""
+        if self.variadic:
+            if not args:
+                raise TypeError(f"{self.name}: expects a sequence of inputs")
+            inputs, extra = tuple(args[0]), args[1:]
+        else:
+            n = len(self.vjps)
+            if len(args) < n:
+                raise TypeError(f"{self.name}: takes {n} input(s), got {len(args)}")
+            inputs, extra = args[:n], args[n:]
+        defaults = self.defaults
+        if not defaults:
+            if extra or kw:
+                raise TypeError(f"{self.name}: takes {len(inputs)} input(s) and no parameters; "
+                                f"got {len(extra)} more argument(s) and {sorted(kw)}")
+            return inputs, None
+        names = list(defaults)
+        if self.varargs and extra:
+            gathered = extra[0] if len(extra) == 1 and not isinstance(extra[0], (int, np.integer)) \
+                else extra
+            extra = (tuple(gathered) if isinstance(gathered, list) else gathered,)
+        if len(extra) > len(names):
+            raise TypeError(f"{self.name}: takes parameters {names}; got {len(extra)} positional "
+                            "arguments after the inputs")
+        params = dict(defaults)
+        for name, value in zip(names, extra):
+            if name in kw:
+                raise TypeError(f"{self.name}: got two values for parameter {name!r}")
+            params[name] = value
+        for name, value in kw.items():
+            if name not in params:
+                raise TypeError(f"{self.name}: unexpected parameter {name!r} (it takes {names})")
+            params[name] = value
+        missing = [name for name, value in params.items() if value is REQUIRED]
+        if missing:
+            raise TypeError(f"{self.name}: missing parameter(s) {missing}")
+        return inputs, params
+
+    # ---- as a Value method ----------------------------------------------------------------
     def method(self, reflected: bool = False) -> Callable[..., "Value"]:
         """This op as a Value method: ``x.exp()`` for one input, ``x + y`` (or, reflected,
-        ``y + x``) for two. The same as calling the op, minus the generic argument handling:
-        operators are the engine's hot path."""
-        op, forward, name = self, self.forward, self.name
+        ``y + x``) for two, ``x.sum(1)`` with parameters (their defaults kept). One- and
+        two-input ops without parameters get a lean version: operators are the engine's hot
+        path."""
+        op, name = self, self.name
+        if self.defaults or self.variadic or len(self.vjps) > 2:
+            def general(x: Value, *args: Any, **kw: Any) -> Value:
+                return op(x, *args, **kw)
+            general.__name__ = general.__qualname__ = name
+            return general
+        forward, scalar = self.forward, self.scalar
         if len(self.vjps) == 1:
+            differentiable = self.differentiable
+
             def unary(x: Value) -> Value:
                 d = x.data
                 try:
-                    out = forward(d)
+                    if type(d) is float:
+                        out = scalar(d) if scalar else forward(np.asarray(d))
+                    else:
+                        out = forward(d)
                 except Exception as e:
                     raise _explain(name, [d], e) from None
                 if type(out) is not float and type(out) is not ndarray:
                     out = _normalize(out, [d])
-                return _node(out, op, x, None, (), None, _grad_enabled and x.requires_grad)
+                if not _grad_enabled:
+                    return _node(out, op, x, None, None, False, False)
+                rg = x.requires_grad
+                return _node(out, op, x, None, None, rg and differentiable, rg or x._fn is not None)
             unary.__name__ = unary.__qualname__ = name
             return unary
 
@@ -101,18 +216,40 @@ class Op:
             a, b = (other, x) if reflected else (x, other)
             da, db = a.data, b.data
             try:
-                out = forward(da, db)
+                if not scalar:  # array-only: floats become 0-d arrays
+                    out = forward(np.asarray(da), np.asarray(db))
+                elif type(da) is float and type(db) is float:
+                    out = scalar(da, db)
+                else:
+                    out = forward(da, db)
             except Exception as e:
                 raise _explain(name, [da, db], e) from None
             if type(out) is not float and type(out) is not ndarray:
                 out = _normalize(out, [da, db])
-            return _node(out, op, a, b, (), None,
-                         _grad_enabled and (a.requires_grad or b.requires_grad))
+            if not _grad_enabled:
+                return _node(out, op, a, b, None, False, False)
+            rg = a.requires_grad or b.requires_grad
+            return _node(out, op, a, b, None, rg and op.differentiable,
+                         rg or a._fn is not None or b._fn is not None)
         binary.__name__ = binary.__qualname__ = name
         return binary
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
+    """`op` on Values: the forward on their data, then the node (see `_node`)."""
+    out = op.run([v.data for v in inputs], params)
+    if not _grad_enabled:
+        return _node(out, op, inputs[0], None, None, False, False)
+    rg = any([v.requires_grad for v in inputs])
+    recorded = rg or any([v._fn is not None for v in inputs])
+    return _node(out, op, inputs[0], inputs[1] if len(inputs) > 1 else None, params,
+                 rg and op.differentiable, recorded, inputs[2:])
+
+
+Operand = Union["Value", float, int, np.ndarray]  # what operators accept beside a Value
 
 
 class Value:
@@ -122,6 +259,10 @@ class Value:
     array-like becomes a float64 numpy array (float32 is kept; the data is copied). Leaves
     require a gradient unless ``requires_grad=False``; their ``grad`` starts at zero and
     accumulates over calls to ``backward()``.
+
+    Its operators and methods are the ops of `tinygrad_nn.ops`, attached from their definitions;
+    the declarations below (generated from the same definitions, checked by a test) tell type
+    checkers and IDEs about them.
     """
 
     # The inputs live in three slots (first, second, the rest as a tuple) rather than in one
@@ -176,6 +317,13 @@ class Value:
             raise TypeError("len() of a scalar Value")
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element Value (as numpy: ambiguous for more elements)."""
+        if self.size != 1:
+            raise ValueError(f"the truth value of a Value of shape {self.shape} is ambiguous; "
+                             "use .data.any() or .data.all()")
+        return bool(self.item())
+
     def item(self) -> float:
         """The value as a Python float (the Value must hold exactly one element)."""
         if type(self.data) is float:
@@ -194,41 +342,62 @@ class Value:
         """A constant sharing this Value's data, cut off from the graph."""
         return _leaf(self.data, requires_grad=False)
 
+    def __pos__(self) -> "Value":
+        return self
+
     # ---- backpropagation ------------------------------------------------------------------
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, *, create_graph: bool = False) -> None:
         """Compute the gradient of this Value with respect to every node it depends on.
 
         For a one-element output the seed gradient is 1; any other output needs ``grad``, the
         gradient of some scalar with respect to this Value (same shape). Leaves add to their
         ``.grad`` (in place, as PyTorch does); intermediate nodes get the gradient of this call.
+        With ``create_graph=True`` every ``.grad`` it sets is a Value with a graph of its own,
+        to differentiate again (a Hessian-vector product: ``(x.grad * v).sum().backward()``).
         """
         if not self.requires_grad:
             raise BackwardError("backward: this Value does not require a gradient (it is a "
                                 "constant, or was computed under no_grad() or from constants)")
-        _backpropagate(self, None, grad)
+        if not create_graph:
+            _backpropagate(self, None, grad)
+            return
+        seed = grad if isinstance(grad, Value) else constant(_seed(self.data, grad))
+        for v, g in _backprop([self], [seed], None, True).values():
+            old = v.grad
+            if v._fn is not None or old is None or (not isinstance(old, Value) and not np.any(old)):
+                v.grad = g
+            else:
+                v.grad = old + g
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
+        grad = self.grad.data if isinstance(self.grad, Value) else self.grad
         if type(self.data) is float:
-            return f"Value(data={self.data}, grad={self.grad}{label})"
+            return f"Value(data={self.data}, grad={grad}{label})"
         op = f", op={self._op!r}" if self._fn is not None else ""
         return (f"Value(shape={self.data.shape}, dtype={self.data.dtype}{op}{label}, "
-                f"data={_summary(self.data)}, grad={_summary(self.grad)})")
+                f"data={_summary(self.data)}, grad={_summary(grad)})")
+
+    if TYPE_CHECKING:  # the ops as Value's operators and methods, attached by tinygrad_nn.ops
+        # ---- generated by `python -m tinygrad_nn.ops` from the op definitions; do not edit ----
+        # ---- end of the generated declarations ----
+        pass
 
 
 _new = object.__new__
 
 
-def _node(out: Any, op: Op, a: Value, b: Optional[Value], rest: tuple, kw: Optional[dict],
-          track: bool) -> Value:
-    """The Value an op returns, from inputs a, b (None for a one-input op) and the rest; it joins
-    the graph only if `track` (some input needs a gradient)."""
+def _node(out: Any, op: Op, a: Value, b: Optional[Value], kw: Optional[dict], requires_grad: bool,
+          recorded: bool, rest: tuple = ()) -> Value:
+    """The Value an op returns, from inputs a, b (None for a one-input op) and the rest. It keeps
+    its history if `recorded` (an input is part of a graph), and needs a gradient if
+    `requires_grad` (an input needs one and the op has a derivative: a mask has none)."""
     node = _new(Value)
     node.data = out
     node.grad = 0.0 if type(out) is float else None
     node.label = ""
-    node.requires_grad = track
-    if track:
+    node.requires_grad = requires_grad
+    if recorded:
         node._a = a
         node._b = b
         node._rest = rest
@@ -290,6 +459,9 @@ def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
     """Convert `x` to what a Value holds: a Python float, or a float32/float64 numpy array."""
     if isinstance(x, Value):
         x = x.data
+    if dtype is None and (type(x) is float or not copy and type(x) is ndarray
+                          and (x.dtype is _F64 or x.dtype is _F32)):
+        return x  # already what a Value holds: the common case, inside VJPs
     if dtype is None and isinstance(x, (float, int, np.floating, np.integer, np.bool_)):
         return float(x)
     if isinstance(x, (complex, np.complexfloating, str, bytes)) or x is None:
@@ -314,33 +486,70 @@ def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
     return arr.astype(target, copy=False)
 
 
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+# ---- undoing broadcasting: the one place, as a function on raw data and as an op ----------------
 def fit_to(grad: Any, data: Any) -> Any:
     """Sum `grad` back to the shape (and dtype) of `data`, undoing numpy broadcasting."""
     if type(data) is float:
         return grad if type(grad) is float else float(np.sum(grad))
     if type(grad) is not ndarray or grad.shape != data.shape:
-        grad = np.asarray(grad)
-        shape = data.shape
-        if grad.ndim > len(shape):
-            grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
-        if grad.ndim == len(shape):
-            axes = tuple(k for k, n in enumerate(shape) if n == 1 and grad.shape[k] != 1)
-            if axes:
-                grad = grad.sum(axis=axes, keepdims=True)
-        try:
-            if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
-                grad = grad.reshape(shape) if grad.size == data.size else np.broadcast_to(grad, shape)
-        except ValueError:
-            raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
-                             f"input's shape {shape}") from None
+        grad = _fit_shape(np.asarray(grad), data.shape)
     if grad.dtype is not data.dtype and grad.dtype != data.dtype:  # `is`: the cheap common case
         grad = grad.astype(data.dtype)
     return grad
 
 
+def _fit_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum the axes that broadcasting added or stretched; spread a smaller gradient (a
+    reduction's) back over `shape`."""
+    if grad.ndim > len(shape):
+        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    if grad.ndim == len(shape):
+        axes = tuple(k for k, n in enumerate(shape) if n == 1 and grad.shape[k] != 1)
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+    try:
+        if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
+            grad = grad.reshape(shape) if grad.size == int(np.prod(shape)) else \
+                np.broadcast_to(grad, shape)
+    except ValueError:
+        raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
+                         f"input's shape {shape}") from None
+    return grad
+
+
+def _like(x: Any) -> dict:
+    """The shape and dtype `fit_to` takes to give data like `x` (shape None: a Python float)."""
+    d = x.data if isinstance(x, Value) else x
+    return {"shape": None, "dtype": _F64} if type(d) is float else {"shape": d.shape,
+                                                                      "dtype": d.dtype}
+
+
+def _fit_forward(x: Any, *, shape: Optional[tuple], dtype: np.dtype) -> Any:
+    if shape is None:
+        return float(np.sum(x))
+    return _fit_cast(_fit_shape(np.asarray(x), shape), dtype)
+
+
+def _fit_cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+# Summing to a shape and spreading back to one are each other's adjoints, so the op is its own
+# VJP, back to the input's shape and dtype. In graph mode backpropagation undoes broadcasting
+# with it; first-order backpropagation calls `fit_to` on raw data directly.
+fit = Op("fit_to", _fit_forward,
+         lambda g, out, x, *, shape, dtype: fit.of(g, **_like(x)),
+         defaults={"shape": REQUIRED, "dtype": REQUIRED}, info=OpInfo("fit"))
+
+
+# ---- backpropagation ----------------------------------------------------------------------------
 def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
-    """backward() from `root`, along `order` (its intermediate nodes, inputs first, their grads
-    cleared), or along a fresh toposort when `order` is None."""
+    """First-order backward() from `root`, along `order` (its intermediate nodes, inputs first,
+    their grads cleared), or along a fresh toposort when `order` is None. Gradients are stored
+    in each node's `.grad` as they are summed: no dictionary, the fastest form."""
     seed = _seed(root.data, grad)
     # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
     # would only scan the (large, live) graph again and again: pause it meanwhile.
@@ -348,7 +557,7 @@ def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
     gc.disable()
     try:
         if order is None:
-            order = _toposort(root)  # also clears the grad of every node in it
+            order = _toposort([root], clear=True)
         if order:
             root.grad = seed  # the output itself, its grad cleared
         else:
@@ -359,18 +568,6 @@ def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
     finally:
         if collecting:
             gc.enable()
-
-
-def _forward(op: Op, datas: Any, kw: Optional[dict]) -> Any:
-    """`op`'s forward on raw data: errors name the op and the inputs, and floats in give a
-    float out, arrays an ndarray."""
-    try:
-        out = op.forward(*datas, **kw) if kw else op.forward(*datas)
-    except Exception as e:
-        raise _explain(op.name, list(datas), e) from None
-    if type(out) is not float and type(out) is not ndarray:
-        out = _normalize(out, datas)
-    return out
 
 
 def _propagate(node: Value) -> None:
@@ -386,18 +583,28 @@ def _propagate(node: Value) -> None:
             return
         vjp_a, vjp_b = fn.vjps
         da, db = a.data, b.data
-        if a.requires_grad:
+        if a.requires_grad and vjp_a is not None:
             _accumulate(a, g if vjp_a is identity_vjp else vjp_a(g, out, da, db), fn, 0)
-        if b.requires_grad:
+        if b.requires_grad and vjp_b is not None:
             _accumulate(b, g if vjp_b is identity_vjp else vjp_b(g, out, da, db), fn, 1)
         return
     inputs = node._prev
     datas = [v.data for v in inputs]
-    kw = node._kw or {}
     for i, v in enumerate(inputs):
         if v.requires_grad:
-            vjp = partial(fn.vjps[0], i) if fn.variadic else fn.vjps[i]
-            _accumulate(v, g if vjp is identity_vjp else vjp(g, out, *datas, **kw), fn, i)
+            _accumulate(v, _call_vjp(fn, i, g, out, datas, node._kw), fn, i)
+
+
+def _call_vjp(fn: Op, i: int, g: Any, out: Any, inputs: Sequence[Any], kw: Optional[dict]) -> Any:
+    """The gradient that `fn` sends to its input `i` (None: that input has no derivative)."""
+    vjp = fn.vjps[0] if fn.variadic else fn.vjps[i]
+    if vjp is None:
+        return None
+    if vjp is identity_vjp:
+        return g
+    if fn.variadic:
+        return vjp(i, g, out, *inputs, **(kw or {}))
+    return vjp(g, out, *inputs, **kw) if kw else vjp(g, out, *inputs)
 
 
 def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
@@ -426,30 +633,193 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
         v.grad = old + g
 
 
-def _toposort(root: Value) -> list:
-    """The intermediate nodes `root` depends on (root included), inputs before outputs, found
-    without recursion. Leaves are left out: they take their share as it arrives.
+def _toposort(roots: Sequence[Value], clear: bool) -> list:
+    """The intermediate nodes the `roots` depend on (roots included), inputs before outputs,
+    found without recursion. Leaves are left out: they take their share as it arrives.
 
-    It clears the grad of each node it lists, so that backward() can accumulate this call's
-    gradient there from zero (leaves keep theirs: they accumulate across calls)."""
+    With `clear`, it sets the grad of each node it lists to None, so that backward() can
+    accumulate this call's gradient there from zero (leaves keep theirs: they accumulate)."""
     order: list = []
-    if root._fn is None:
-        return order
-    visited, stack = set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+    visited: set = set()
+    for root in roots:
+        if root._fn is None or id(root) in visited:
             continue
-        if node in visited:
-            continue
-        visited.add(node)
-        node.grad = None
-        stack.append((node, True))
-        for child in (node._a, node._b, *node._rest):
-            if child is not None and child._fn is not None and child not in visited:
-                stack.append((child, False))
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            if clear:
+                node.grad = None
+            stack.append((node, True))
+            for child in (node._a, node._b, *node._rest):
+                if child is not None and child._fn is not None and id(child) not in visited:
+                    stack.append((child, False))
     return order
+
+
+def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[Sequence[Value]],
+              create_graph: bool) -> dict:
+    """The gradients of ``sum(seed_k * output_k)`` with respect to `inputs` (every node that
+    needs a gradient when None), in a dictionary ``id(node) -> (node, gradient)``; no `.grad`
+    is touched. Only the nodes that lie on a path to an input are visited.
+
+    In graph mode (`create_graph`) the seeds are Values and every VJP receives Values: the
+    gradients are Values whose graphs record how they were computed."""
+    order = _toposort(outputs, clear=False)
+    if inputs is None:
+        leads = None
+    else:  # the nodes from which some input can be reached: only they need a gradient
+        leads = {id(v) for v in inputs}
+        for node in order:
+            if id(node) not in leads and any([id(c) in leads for c in node._prev]):
+                leads.add(id(node))
+    grads: dict = {}
+
+    def add(v: Value, g: Any) -> None:
+        entry = grads.get(id(v))
+        grads[id(v)] = (v, g if entry is None else entry[1] + g)
+
+    for out, seed in zip(outputs, seeds):
+        if out.requires_grad and (leads is None or id(out) in leads):
+            add(out, seed)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with enable_grad() if create_graph else _nothing():
+            for node in reversed(order):
+                entry = grads.get(id(node))
+                if entry is None:
+                    continue
+                inputs_ = node._prev
+                wanted = [i for i, c in enumerate(inputs_) if c.requires_grad
+                          and (leads is None or id(c) in leads)]
+                if not wanted:
+                    continue
+                g, fn = entry[1], node._fn
+                if create_graph:
+                    for i in wanted:
+                        add(inputs_[i], _graph_vjp(fn, i, g, node, inputs_, node._kw))
+                    continue
+                datas = [c.data for c in inputs_]
+                for i in wanted:
+                    gi = _call_vjp(fn, i, g, node.data, datas, node._kw)
+                    if gi is not None:
+                        try:
+                            add(inputs_[i], fit_to(gi, datas[i]))
+                        except ShapeError as e:
+                            raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
+    finally:
+        if collecting:
+            gc.enable()
+    return grads
+
+
+def _graph_vjp(fn: Op, i: int, g: Value, node: Value, inputs: tuple, kw: Optional[dict]) -> Any:
+    """`fn`'s VJP for input `i` on Values (graph mode), summed back to the input's shape."""
+    try:
+        gi = _call_vjp(fn, i, g, node, inputs, kw)
+    except TinygradNNError:
+        raise
+    except Exception as e:
+        raise BackwardError(
+            f"{fn.name}: its VJP for input {i} failed when given Values ({type(e).__name__}: {e}). "
+            "With create_graph=True (and in higher derivatives) VJPs receive Values: write them "
+            "with operators, methods Value shares with numpy, and op.of(...), so that the "
+            "gradient is differentiable (see tinygrad_nn.Op)") from None
+    if gi is None:
+        return None
+    if not isinstance(gi, Value):
+        raise BackwardError(
+            f"{fn.name}: its VJP for input {i} returned a {type(gi).__name__} when given Values "
+            "(create_graph=True): it computed on raw data, so its gradient cannot be "
+            "differentiated. Write it with operators, Value methods and op.of(...)")
+    like = inputs[i].data
+    gd = gi.data
+    if type(like) is float:
+        return gi if type(gd) is float else fit.of(gi, **_like(like))
+    if type(gd) is ndarray and gd.shape == like.shape and gd.dtype == like.dtype:
+        return gi
+    try:
+        return fit.of(gi, **_like(like))
+    except ShapeError as e:
+        raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[Value]],
+         grad_outputs: Any = None, *, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """The gradients of `outputs` with respect to `inputs`, as a tuple of Values (one per input),
+    with PyTorch's semantics (``torch.autograd.grad``); no ``.grad`` is touched.
+
+    - `outputs`: a Value or a sequence of them; each one-element output is seeded with 1,
+      others need `grad_outputs` (one per output: arrays, numbers or Values of its shape), and
+      the result is the gradient of ``sum_k sum(grad_outputs[k] * outputs[k])``.
+    - `inputs`: leaves or intermediate Values of the graph (differentiating through an unrolled
+      loop ``w = w - lr * g`` asks for the latter).
+    - ``create_graph=True``: the gradients are Values with a graph, to differentiate again
+      (Hessian-vector products, gradient penalties, meta-learning). Otherwise they are constants.
+    - An input the outputs do not depend on raises `BackwardError`, unless ``allow_unused=True``:
+      its gradient is then None.
+    """
+    outs = _as_values(outputs, "outputs")
+    ins = _as_values(inputs, "inputs")
+    for n, v in enumerate(ins):
+        if not v.requires_grad:
+            raise BackwardError(f"grad: input {n} does not require a gradient (a constant, or "
+                                "computed under no_grad() or from constants)")
+    if grad_outputs is None:
+        given: list = [None] * len(outs)
+    else:
+        given = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+        if len(given) != len(outs):
+            raise BackwardError(f"grad: {len(outs)} output(s) but {len(given)} grad_outputs")
+    seeds = []
+    for out, g in zip(outs, given):
+        if create_graph and isinstance(g, Value):
+            if g.shape != out.shape:
+                raise BackwardError(f"grad: a grad_output of shape {g.shape} for an output of "
+                                    f"shape {out.shape}; they must match")
+            seeds.append(g)
+            continue
+        seed = _seed(out.data, g.data if isinstance(g, Value) else g)
+        seeds.append(constant(seed) if create_graph else seed)
+    grads = _backprop(outs, seeds, ins, create_graph)
+    result = []
+    for n, v in enumerate(ins):
+        entry = grads.get(id(v))
+        if entry is None:
+            if not allow_unused:
+                raise BackwardError(f"grad: the outputs do not depend on input {n} (shape "
+                                    f"{v.shape}); pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            g = entry[1]
+            result.append(g if isinstance(g, Value) else _leaf(g, requires_grad=False))
+    return tuple(result)
+
+
+def _as_values(x: Any, what: str) -> list:
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    for n, v in enumerate(items):
+        if not isinstance(v, Value):
+            raise UnsupportedTypeError(f"grad: {what} must be Values; item {n} is a "
+                                       f"{type(v).__name__}")
+    if not items:
+        raise BackwardError(f"grad: no {what} given")
+    return items
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -472,7 +842,7 @@ def _seed(data: Any, grad: Any) -> Any:
                 f"one-element output. Reduce it first (out.sum().backward()) or pass the gradient "
                 f"with respect to it, e.g. out.backward(np.ones({shape}))")
         return _ONE[data.dtype].reshape(shape)
-    seed = as_data(grad, "backward")
+    seed = as_data(grad.data if isinstance(grad, Value) else grad, "backward")
     if np.shape(seed) != shape:
         raise BackwardError(f"backward: the gradient has shape {np.shape(seed)} but the output has "
                             f"shape {shape}; they must match")
@@ -497,21 +867,23 @@ def _summary(a: Any) -> str:
 def _explain(op: str, datas: list, error: Exception) -> Exception:
     """Turn an exception from a forward computation into one that names the op and the inputs.
 
-    Our own errors, and exceptions that are not about the inputs, pass through unchanged."""
+    Our own errors, and exceptions that are not about the inputs, pass through unchanged. An
+    ArithmeticError (overflow, division by zero) is a DomainError; numpy's AxisError a
+    ShapeError; otherwise the kind of the error decides, whatever the inputs' types."""
     if isinstance(error, TinygradNNError) or not isinstance(
             error, (ValueError, TypeError, IndexError, ArithmeticError)):
         return error
-    shapes = ", ".join(str(d) if type(d) is float else f"array{d.shape}" for d in datas)
+    shapes = ", ".join(str(d) if type(d) is float else f"array{np.shape(d)}" for d in datas)
     message = f"{op}: {error} (inputs: {shapes})"
     if isinstance(error, np.exceptions.AxisError):
         return ShapeError(message)
-    if isinstance(error, ArithmeticError) or all(type(d) is float for d in datas):
+    if isinstance(error, ArithmeticError):
         return DomainError(message)
     if isinstance(error, IndexError):
         return InvalidIndexError(message)
     if isinstance(error, TypeError):
         return UnsupportedTypeError(message)
-    return ShapeError(message)
+    return ShapeError(message) if any(type(d) is not float for d in datas) else DomainError(message)
 
 
 def zero_grad(values: Iterable[Value]) -> None:
@@ -526,10 +898,12 @@ class no_grad:
     Results computed inside need no gradient and hold no references to their inputs.
     """
 
+    _enabled = False
+
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_enabled = self._enabled
 
     def __exit__(self, *exc: Any) -> None:
         global _grad_enabled
@@ -538,9 +912,17 @@ class no_grad:
     def __call__(self, fn: Callable) -> Callable:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
         return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager (and decorator) in which operations record the graph again, even inside
+    `no_grad()`: gradient checks and function transforms use it to differentiate in an
+    evaluation."""
+
+    _enabled = True
 
 
 def is_grad_enabled() -> bool:

@@ -1,24 +1,41 @@
-"""Every primitive operation: its forward and its vector-Jacobian products, side by side.
+"""Every primitive operation, each in one definition: forward, VJPs, names and test facts.
 
-Each op is one ``Op(name, forward, *vjps)``. ``forward`` computes on raw data (a Python float
-uses `math`, a numpy array uses numpy); ``vjps[i](g, out, *inputs)`` turns ``g``, the gradient
-with respect to the output, into the gradient with respect to input ``i``. Broadcasting is
-undone by the engine, so a VJP may return a broadcast shape. Inputs outside an op's domain
-raise `DomainError` naming the op, the value and where it is.
+Each op is one ``Op(name, forward, *vjps, ...)`` (see `tinygrad_nn.Op`): ``forward`` computes on
+numpy arrays, ``scalar=`` on Python floats (`math` is much faster there), and ``vjps[i](g, out,
+*inputs)`` turns ``g``, the gradient with respect to the output, into the gradient with respect
+to input ``i``. The VJPs use only operators, methods that Value shares with numpy arrays, and
+``op.of(...)``, so the same formula runs on raw data (first-order backpropagation) and on Values
+(``create_graph=True``: the gradient is itself a graph, and can be differentiated again). Masks
+(relu's x > 0, abs's sign) are ops with no derivative, so a replayed or twice-differentiated
+graph recomputes them instead of keeping a stale copy. Broadcasting is undone by the engine
+(`fit_to`), so a VJP may return a broadcast shape. Inputs outside an op's domain raise
+`DomainError` naming the op, the value and where it is.
 
-The table at the bottom is the one place where ops become Value's operators and methods.
+The ``methods=`` and ``operators=`` of a definition make it a Value method or operator; every op
+here is also a package-level function taking the same positional arguments (``tg.sum(x, 1)``);
+``info=`` says where it is smooth, for `tinygrad_nn.testing.OPS`. Adding an op is adding one
+definition here (and its tests); `python -m tinygrad_nn.ops` then refreshes the declarations
+that type checkers read in `engine.Value`.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import sys
 from typing import Any, Optional
 
 import numpy as np
 
-from .engine import Op, Value, identity_vjp
+from .engine import REQUIRED, Op, Value, identity_vjp
+from .engine import fit as _fit
 from .errors import DomainError, ShapeError
+from .opinfo import FREE, Domain, OpInfo, at_zero
+
+
+def _raw(x: Any) -> Any:
+    """The data of a Value, or `x` itself: what domain checks look at, in either mode."""
+    return x.data if isinstance(x, Value) else x
 
 
 def _require(ok: Any, op: str, requirement: str, x: Any) -> None:
@@ -28,29 +45,29 @@ def _require(ok: Any, op: str, requirement: str, x: Any) -> None:
     if type(x) is float:
         raise DomainError(f"{op}: {requirement}; got {x}")
     bad = np.argwhere(~np.asarray(ok))[0]
-    where = tuple(int(k) for k in bad)
-    value = np.broadcast_to(x, np.shape(ok))[where]
-    raise DomainError(f"{op}: {requirement}; got {value} at index {where} "
+    where_ = tuple(int(k) for k in bad)
+    value = np.broadcast_to(x, np.shape(ok))[where_]
+    raise DomainError(f"{op}: {requirement}; got {value} at index {where_} "
                       f"of an input of shape {np.shape(x)}")
 
 
-def _by_type(scalar_fn: Any, array_fn: Any) -> Any:
-    """A forward that uses `scalar_fn` on Python floats and `array_fn` on numpy arrays."""
-    return lambda x: scalar_fn(x) if type(x) is float else array_fn(x)
-
+BINARY = OpInfo(operands="binary")
 
 # ---- arithmetic -------------------------------------------------------------------------------
 add = Op("+", operator.add,
          identity_vjp,
-         identity_vjp)
+         identity_vjp,
+         operators=("__add__", "__radd__"), info=BINARY)
 
 sub = Op("-", operator.sub,
          identity_vjp,
-         lambda g, out, a, b: -g)
+         lambda g, out, a, b: -g,
+         operators=("__sub__", "__rsub__"), info=BINARY)
 
 mul = Op("*", operator.mul,
          lambda g, out, a, b: g * b,
-         lambda g, out, a, b: g * a)
+         lambda g, out, a, b: g * a,
+         operators=("__mul__", "__rmul__"), info=BINARY)
 
 
 def _div(a: Any, b: Any) -> Any:
@@ -60,10 +77,13 @@ def _div(a: Any, b: Any) -> Any:
 
 div = Op("/", _div,
          lambda g, out, a, b: g / b,
-         lambda g, out, a, b: -g * out / b)
+         lambda g, out, a, b: -g * out / b,
+         operators=("__truediv__", "__rtruediv__"),
+         info=OpInfo("binary", domains=(FREE, Domain(avoid=(0.0,), margin=0.25))))
 
 neg = Op("neg", operator.neg,
-         lambda g, out, a: -g)
+         lambda g, out, a: -g,
+         operators=("__neg__",))
 
 
 def _pow(a: Any, b: Any) -> Any:
@@ -73,34 +93,80 @@ def _pow(a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
-    if type(b) is float and b == 0.0:  # x**0 is constant
-        return 0.0 * g
-    _require((a != 0) | (b >= 1) | (b == 0), "**", "the derivative of x**p for p < 1 is "
-             "infinite at x = 0", a)
-    return g * b * a ** (b - 1)
+    """b a^(b-1); at b = 0 the exponent b - 1 is replaced by 1, so that 0^0 has derivative 0
+    (not 0 * inf = nan)."""
+    ra, rb = _raw(a), _raw(b)
+    _require((ra != 0) | (rb >= 1) | (rb == 0), "**", "the derivative of x**p for p < 1 is "
+             "infinite at x = 0", ra)
+    if type(rb) is float:
+        return g * b * a ** (b - 1) if rb else None
+    return g * b * a ** where.of(b, b - 1, 1.0)
 
 
 def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
-    _require(a > 0, "**", "the derivative with respect to the exponent needs a positive base", a)
-    return g * out * (math.log(a) if type(a) is float else np.log(a))
+    """a^b log a; where a = 0 the result a^b is 0 (or constant), so log a counts as 0 there."""
+    _require(_raw(a) >= 0, "**", "the derivative with respect to the exponent needs a "
+             "non-negative base", _raw(a))
+    return g * out * log.of(where.of(equal.of(a, 0.0), 1.0, a))
 
 
-pow = Op("**", _pow, _pow_vjp_base, _pow_vjp_exponent)
+pow = Op("**", _pow, _pow_vjp_base, _pow_vjp_exponent,
+         operators=("__pow__", "__rpow__"),
+         info=OpInfo("binary", domains=(Domain(lo=0.25), Domain(lo=-3.0, hi=3.0))))
+
+
+# ---- comparisons and masks: results of 0 and 1 in the inputs' dtype, with no derivative ---------
+def _comparison(name: str, compare: Any, dunder: str) -> Op:
+    """An elementwise comparison, as an op without a derivative."""
+    def forward(a: Any, b: Any) -> Any:
+        return compare(a, b).astype(np.result_type(a, b))
+    return Op(name, forward, None, None, scalar=lambda a, b: float(compare(a, b)),
+              operators=(dunder,) if dunder else (), info=OpInfo("binary", smooth=_apart))
+
+
+def _apart(datas: list, kw: dict) -> bool:
+    """A comparison is constant near inputs that are not close to equal."""
+    a, b = datas
+    return bool((np.abs(np.subtract(a, b)) >= 2 * 1e-2).all())
+
+
+less = _comparison("<", operator.lt, "__lt__")
+less_equal = _comparison("<=", operator.le, "__le__")
+greater = _comparison(">", operator.gt, "__gt__")
+greater_equal = _comparison(">=", operator.ge, "__ge__")
+equal = _comparison("equal", operator.eq, "")  # Value keeps == for identity (sets, dicts)
+
+sign = Op("sign", np.sign, None,
+          scalar=lambda x: float((x > 0) - (x < 0)),
+          methods=("sign",), info=OpInfo(kinks=at_zero))
+
+
+# where(cond, a, b): `a` where `cond` is nonzero, else `b` (elementwise, broadcasting); the
+# condition has no derivative.
+where = Op("where", np.where,
+           None,
+           lambda g, out, cond, a, b: where.of(cond, g, 0.0),
+           lambda g, out, cond, a, b: where.of(cond, 0.0, g),
+           scalar=lambda cond, a, b: a if cond else b,
+           info=OpInfo("where"))
 
 # ---- elementwise functions --------------------------------------------------------------------
 _EXP_LIMIT = {np.dtype(np.float32): 88.72, np.dtype(np.float64): 709.78}
 
 
 def _exp(x: Any) -> Any:
-    if type(x) is float:
-        _require(x <= 709.78, "exp", "the input is so large that exp overflows", x)
-        return math.exp(x)
     _require(x <= _EXP_LIMIT[x.dtype], "exp", "the input is so large that exp overflows", x)
     return np.exp(x)
 
 
+def _exp_scalar(x: float) -> float:
+    _require(x <= 709.78, "exp", "the input is so large that exp overflows", x)
+    return math.exp(x)
+
+
 exp = Op("exp", _exp,
-         lambda g, out, x: g * out)
+         lambda g, out, x: g * out,
+         scalar=_exp_scalar, methods=("exp",), info=OpInfo(domains=(Domain(hi=10.0),)))
 
 
 def _log(x: Any) -> Any:
@@ -109,7 +175,8 @@ def _log(x: Any) -> Any:
 
 
 log = Op("log", _log,
-         lambda g, out, x: g / x)
+         lambda g, out, x: g / x,
+         methods=("log",), info=OpInfo(domains=(Domain(lo=0.1),)))
 
 
 def _sqrt(x: Any) -> Any:
@@ -118,133 +185,135 @@ def _sqrt(x: Any) -> Any:
 
 
 def _sqrt_vjp(g: Any, out: Any, x: Any) -> Any:
-    _require(out != 0, "sqrt", "the derivative is infinite at 0", x)
+    _require(_raw(out) != 0, "sqrt", "the derivative is infinite at 0", _raw(x))
     return g / (2 * out)
 
 
-sqrt = Op("sqrt", _sqrt, _sqrt_vjp)
+sqrt = Op("sqrt", _sqrt, _sqrt_vjp, methods=("sqrt",), info=OpInfo(domains=(Domain(lo=0.1),)))
 
-abs = Op("abs", _by_type(math.fabs, np.abs),
-         lambda g, out, x: g * ((x > 0) - (x < 0)) if type(x) is float else g * np.sign(x))
+abs = Op("abs", np.abs,
+         lambda g, out, x: g * sign.of(x),
+         scalar=math.fabs, methods=("abs",), operators=("__abs__",), info=OpInfo(kinks=at_zero))
 
-relu = Op("relu", _by_type(lambda x: x if x > 0 else 0.0, lambda x: np.maximum(x, 0)),
-          lambda g, out, x: g * (x > 0))
+relu = Op("relu", lambda x: np.maximum(x, 0),
+          lambda g, out, x: g * (x > 0),
+          scalar=lambda x: x if x > 0 else 0.0, methods=("relu",), info=OpInfo(kinks=at_zero))
 
 
 def _sigmoid(x: Any) -> Any:
     """1 / (1 + e^-x), written so that neither branch overflows."""
-    if type(x) is float:
-        if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _sigmoid_scalar(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
 sigmoid = Op("sigmoid", _sigmoid,
-             lambda g, out, x: g * out * (1 - out))
+             lambda g, out, x: g * out * (1 - out),
+             scalar=_sigmoid_scalar, methods=("sigmoid",))
 
-tanh = Op("tanh", _by_type(math.tanh, np.tanh),
-          lambda g, out, x: g * (1 - out * out))
+tanh = Op("tanh", np.tanh,
+          lambda g, out, x: g * (1 - out * out),
+          scalar=math.tanh, methods=("tanh",))
 
-softplus = Op("softplus",
-              _by_type(lambda x: (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x))),
-                       lambda x: np.logaddexp(0, x)),
-              lambda g, out, x: g * _sigmoid(x))
+softplus = Op("softplus", lambda x: np.logaddexp(0, x),
+              lambda g, out, x: g * sigmoid.of(x),
+              scalar=lambda x: (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x))),
+              methods=("softplus",))
 
 leaky_relu = Op("leaky_relu",
-                lambda x, *, alpha: (x if x > 0 else alpha * x) if type(x) is float
-                else np.where(x > 0, x, alpha * x),
-                lambda g, out, x, *, alpha: (g if x > 0 else alpha * g) if type(x) is float
-                else np.where(x > 0, g, alpha * g),
-                defaults={"alpha": 0.01})
+                lambda x, *, alpha: np.where(x > 0, x, alpha * x),
+                lambda g, out, x, *, alpha: where.of(x > 0, g, alpha * g),
+                scalar=lambda x, *, alpha: x if x > 0 else alpha * x,
+                defaults={"alpha": 0.01}, methods=("leaky_relu",),
+                info=OpInfo("leaky_relu", kinks=at_zero))
 
 
-def _clip(x: Any, *, lo: Optional[float], hi: Optional[float]) -> Any:
-    if type(x) is float:
-        x = x if lo is None or x >= lo else float(lo)
-        return x if hi is None or x <= hi else float(hi)
-    return np.clip(x, lo, hi)
+def _clip_scalar(x: float, *, lo: Optional[float], hi: Optional[float]) -> float:
+    x = x if lo is None or x >= lo else float(lo)
+    return x if hi is None or x <= hi else float(hi)
 
 
-def _inside(x: Any, lo: Optional[float], hi: Optional[float]) -> Any:
-    """Where clip lets the input through (bounds included), so its derivative there is 1."""
-    return (lo is None or x >= lo) & (hi is None or x <= hi) if type(x) is float else \
-        np.logical_and(x >= (-np.inf if lo is None else lo), x <= (np.inf if hi is None else hi))
+def _clip_vjp(g: Any, out: Any, x: Any, *, lo: Optional[float], hi: Optional[float]) -> Any:
+    """1 where clip lets the input through (bounds included), 0 where it clips."""
+    if lo is not None:
+        g = g * (x >= lo)
+    if hi is not None:
+        g = g * (x <= hi)
+    return g
 
 
-clip = Op("clip", _clip,
-          lambda g, out, x, *, lo, hi: g * _inside(x, lo, hi),
-          defaults={"lo": None, "hi": None})
-
-
-_where = Op("where",
-             lambda a, b, *, cond: (a if cond else b)
-             if type(a) is float and type(b) is float and cond.ndim == 0 else np.where(cond, a, b),
-             lambda g, out, a, b, *, cond: np.where(cond, g, 0),
-             lambda g, out, a, b, *, cond: np.where(cond, 0, g))
-
-
-def where(cond: Any, a: Any, b: Any) -> Value:
-    """`a` where `cond` is true, else `b` (elementwise, broadcasting); `cond` gets no gradient."""
-    if isinstance(cond, Value):
-        cond = cond.data
-    return _where(a, b, cond=np.asarray(cond, dtype=bool))
+clip = Op("clip", lambda x, *, lo, hi: np.clip(x, lo, hi), _clip_vjp, scalar=_clip_scalar,
+          defaults={"lo": None, "hi": None}, methods=("clip",),
+          info=OpInfo("clip", kinks=lambda kw: tuple(b for b in (kw["lo"], kw["hi"])
+                                                     if b is not None)))
 
 
 # ---- linear algebra ---------------------------------------------------------------------------
 def _matmul(a: Any, b: Any) -> Any:
-    if type(a) is float or type(b) is float or a.ndim == 0 or b.ndim == 0:
+    if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"@: both operands need at least one dimension; got shapes "
                          f"{np.shape(a)} and {np.shape(b)} (use * to scale)")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ShapeError(f"@: shapes {a.shape} and {b.shape} do not line up: {a.shape[-1]} "
                          f"(last axis of the left) != {b.shape[0 if b.ndim == 1 else -2]} "
                          f"({'only' if b.ndim == 1 else 'second to last'} axis of the right)")
-    return a @ b
+    # np.dot for matrices: numpy's @ does not call BLAS when the inner axis has length 1
+    return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else a @ b
+
+
+def _swap_last(x: Any) -> Any:
+    """A (batch of) matrices transposed."""
+    n = x.ndim
+    return transpose.of(x, (*range(n - 2), n - 1, n - 2))
 
 
 def _as_matrices(g: Any, a: Any, b: Any) -> tuple:
     """View 1-D matmul operands as matrices (a as one row, b as one column), and g to match."""
     if b.ndim == 1:
-        b, g = b[:, None], g[..., None]
+        b, g = b.reshape(-1, 1), g[..., None]
     if a.ndim == 1:
-        a, g = a[None, :], g[..., None, :]
+        a, g = a.reshape(1, -1), g[..., None, :]
     return g, a, b
 
 
 def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
-    g2, a2, b2 = _as_matrices(g, a, b)
-    ga = g2 @ np.swapaxes(b2, -1, -2)
+    g2, _, b2 = _as_matrices(g, a, b)
+    ga = g2 @ _swap_last(b2)
     return ga[..., 0, :] if a.ndim == 1 else ga
 
 
 def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == 2 and b.ndim == 2:
-        return a.T @ g
-    g2, a2, b2 = _as_matrices(g, a, b)
-    gb = np.swapaxes(a2, -1, -2) @ g2
+        return matmul.of(a.T, g)
+    g2, a2, _ = _as_matrices(g, a, b)
+    gb = _swap_last(a2) @ g2
     return gb[..., 0] if b.ndim == 1 else gb
 
 
-matmul = Op("@", _matmul, _matmul_vjp_a, _matmul_vjp_b)
+matmul = Op("@", _matmul, _matmul_vjp_a, _matmul_vjp_b, scalar=False,
+            operators=("__matmul__", "__rmatmul__"), info=OpInfo("matmul", min_dims=1))
 
 
 def _linear(x: Any, w: Any, b: Any) -> Any:
-    if type(x) is float or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ShapeError(f"linear: the input's last axis must have {w.shape[1]} features to match "
                          f"the weights {w.shape}; got an input of shape {np.shape(x)}")
     return x @ w.T + b
 
 
 def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    nout, nin = w.shape
     if x.ndim == 1:
-        return np.outer(g, x)
-    # np.dot rather than @: numpy's matmul does not call BLAS when the batch (inner) axis is 1
-    return np.dot(g.reshape(-1, w.shape[0]).T, x.reshape(-1, w.shape[1]))
+        return g.reshape(nout, 1) * x
+    return matmul.of(g.reshape(-1, nout).T, x.reshape(-1, nin))  # np.dot on raw data: BLAS
 
 
 # x @ W.T + b as one node: a layer of units, with weights W of shape (nout, nin). Fusing saves a
@@ -252,90 +321,136 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 linear = Op("linear", _linear,
             lambda g, out, x, w, b: g @ w,
             _linear_vjp_w,
-            identity_vjp)  # the engine sums g over the batch to b's shape
+            identity_vjp,  # the engine sums g over the batch to b's shape
+            scalar=False, info=OpInfo("linear", min_dims=1))
 
 
 # ---- reductions -------------------------------------------------------------------------------
+def _kept(x: Any, axis: Any) -> tuple:
+    """The shape of a reduction of `x` over `axis` with keepdims."""
+    shape = np.shape(x)
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if k in axes else n for k, n in enumerate(shape))
+
+
 def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Bring a reduction's output gradient back to the rank of its input, ready to broadcast."""
-    if type(x) is float or keepdims or axis is None:
+    if type(_raw(x)) is float or keepdims or axis is None:
         return g
-    return np.expand_dims(g, axis)
+    return g.reshape(_kept(x, axis))
 
+
+REDUCTION = {"axis": None, "keepdims": False}
 
 sum = Op("sum",
-         lambda x, *, axis, keepdims:
-         np.sum(x, axis=axis, keepdims=keepdims) if type(x) is float else
-         np.add.reduce(x, axis=axis, keepdims=keepdims),  # np.sum minus its Python wrapper
+         lambda x, *, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims),
          lambda g, out, x, *, axis, keepdims: _expand(g, x, axis, keepdims),
-         defaults={"axis": None, "keepdims": False})
+         scalar=lambda x, *, axis, keepdims: float(np.sum(x, axis=axis, keepdims=keepdims)),
+         defaults=REDUCTION, methods=("sum",), info=OpInfo("reduction"))
 
 mean = Op("mean",
           lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-          lambda g, out, x, *, axis, keepdims: _expand(g, x, axis, keepdims) * (np.size(out) / np.size(x)),
-          defaults={"axis": None, "keepdims": False})
+          lambda g, out, x, *, axis, keepdims:
+          _expand(g, x, axis, keepdims) * (np.size(_raw(out)) / np.size(_raw(x))),
+          defaults=REDUCTION, methods=("mean",), info=OpInfo("reduction"))
 
 
 def _max_vjp(g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool) -> Any:
     """The gradient goes to the maximal elements; ties share it equally."""
-    if type(x) is float:
+    if type(_raw(x)) is float:
         return g
-    hit = x == _expand(out, x, axis, keepdims)
-    return _expand(g, x, axis, keepdims) * hit / np.sum(hit, axis=axis, keepdims=True)
+    hit = equal.of(x, _expand(out, x, axis, keepdims))
+    return _expand(g, x, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True)
+
+
+def _no_ties(datas: list, kw: dict) -> bool:
+    """Max has a derivative where each reduced slice has a single largest element."""
+    x, axis = datas[0], kw["axis"]
+    if type(x) is float:
+        return True
+    axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % (x.ndim or 1))
+    slices = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    slices = slices.reshape(-1, int(np.prod([x.shape[a] for a in axes])))
+    if slices.shape[1] < 2:
+        return True
+    top_two = np.sort(slices, axis=1)[:, -2:]
+    return bool((top_two[:, 1] - top_two[:, 0] >= 1e-2).all())
 
 
 max = Op("max",
          lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
          _max_vjp,
-         defaults={"axis": None, "keepdims": False})
+         defaults=REDUCTION, methods=("max",),
+         info=OpInfo("reduction", domains=(Domain(distinct=True),), smooth=_no_ties))
 
 
 def _logsumexp(x: Any, *, axis: Any, keepdims: bool) -> Any:
     """log(sum(exp(x))), computed after subtracting the maximum so that nothing overflows."""
-    if type(x) is float:
-        return x
     m = x.max(axis=axis, keepdims=True)  # array methods: np.max and friends add a Python layer
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
     return out if keepdims else out.squeeze(axis=axis)
 
 
+def _check_axis(axis: Any, op: str) -> None:
+    """A Python float counts as a single class: along axis 0 or -1 (or all axes)."""
+    if axis not in (None, (), 0, -1, (0,), (-1,)):
+        raise ShapeError(f"{op}: axis {axis} is out of bounds for a scalar Value")
+
+
+def _logsumexp_scalar(x: float, *, axis: Any, keepdims: bool) -> float:
+    _check_axis(axis, "logsumexp")
+    return x
+
+
 logsumexp = Op("logsumexp", _logsumexp,
                lambda g, out, x, *, axis, keepdims:
-               g if type(x) is float else
-               _expand(g, x, axis, keepdims) * np.exp(x - _expand(out, x, axis, keepdims)),
-               defaults={"axis": -1, "keepdims": False})
+               g if type(_raw(x)) is float else
+               _expand(g, x, axis, keepdims) * exp.of(x - _expand(out, x, axis, keepdims)),
+               scalar=_logsumexp_scalar,
+               defaults={"axis": -1, "keepdims": False}, methods=("logsumexp",),
+               info=OpInfo("reduction"))
 
 
 def _log_softmax(x: Any, *, axis: int) -> Any:
     """x - logsumexp(x), shifted by the maximum first so that exp cannot overflow. (A row
     holding inf gives nan either way, so unlike logsumexp this skips the check for one.)"""
-    if type(x) is float:
-        return 0.0
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _scalar_softmax(value: float, op: str) -> Any:
+    """log_softmax and softmax of a single number: 0 and 1 (one class has all of the mass)."""
+    def scalar(x: float, *, axis: int) -> float:
+        _check_axis(axis, op)
+        return value
+    return scalar
+
+
 log_softmax = Op("log_softmax", _log_softmax,
                  lambda g, out, x, *, axis:
-                 g - np.exp(out) * np.sum(g, axis=axis, keepdims=True) if type(x) is not float else 0.0,
-                 defaults={"axis": -1})
+                 None if type(_raw(x)) is float else
+                 g - exp.of(out) * g.sum(axis=axis, keepdims=True),
+                 scalar=_scalar_softmax(0.0, "log_softmax"), defaults={"axis": -1},
+                 methods=("log_softmax",), info=OpInfo("axis", min_dims=1))
 
-softmax = Op("softmax",
-             lambda x, *, axis: 1.0 if type(x) is float else np.exp(_log_softmax(x, axis=axis)),
+softmax = Op("softmax", lambda x, *, axis: np.exp(_log_softmax(x, axis=axis)),
              lambda g, out, x, *, axis:
-             out * (g - np.sum(g * out, axis=axis, keepdims=True)) if type(x) is not float else 0.0,
-             defaults={"axis": -1})
-
+             None if type(_raw(x)) is float else
+             out * (g - (g * out).sum(axis=axis, keepdims=True)),
+             scalar=_scalar_softmax(1.0, "softmax"), defaults={"axis": -1},
+             methods=("softmax",), info=OpInfo("axis", min_dims=1))
 
 
 def _rows(z: Any) -> int:
     """How many rows of classes (on the last axis) `z` holds."""
-    return z.size // z.shape[-1]
+    return int(np.size(_raw(z)) // np.shape(z)[-1])
 
 
 def _softmax_cross_entropy(z: Any, y: Any) -> Any:
-    if type(z) is float or np.shape(y) != z.shape:
+    if z.ndim == 0 or np.shape(y) != z.shape:
         raise ShapeError(f"softmax_cross_entropy: targets must have the logits' shape, with the "
                          f"classes on the last axis; got logits {np.shape(z)} and targets "
                          f"{np.shape(y)}")
@@ -348,20 +463,28 @@ def _softmax_cross_entropy(z: Any, y: Any) -> Any:
 softmax_cross_entropy = Op(
     "softmax_cross_entropy", _softmax_cross_entropy,
     lambda g, out, z, y:
-    (np.exp(_log_softmax(z, axis=-1)) * y.sum(axis=-1, keepdims=True) - y) * (g / _rows(z)),
-    lambda g, out, z, y: -g * _log_softmax(z, axis=-1) / _rows(z))
+    (softmax.of(z) * y.sum(axis=-1, keepdims=True) - y) * (g / _rows(z)),
+    lambda g, out, z, y: -g * log_softmax.of(z) / _rows(z),
+    scalar=False, info=OpInfo("same_shape", min_dims=1))
 
 
 # ---- shapes and indexing ----------------------------------------------------------------------
 reshape = Op("reshape",
              lambda x, *, shape: np.reshape(x, shape),
-             lambda g, out, x, *, shape: np.reshape(g, np.shape(x)))
+             lambda g, out, x, *, shape: g.reshape(np.shape(x)),
+             scalar=False, defaults={"shape": REQUIRED}, varargs=True, methods=("reshape",),
+             info=OpInfo("reshape"))
+
+
+def _inverse(axes: Any, ndim: int) -> Any:
+    return None if axes is None else tuple(int(k) for k in np.argsort(np.asarray(axes) % ndim))
+
 
 transpose = Op("transpose",
                lambda x, *, axes: np.transpose(x, axes),
-               lambda g, out, x, *, axes:
-               np.transpose(g, None if axes is None else np.argsort(np.asarray(axes) % np.ndim(x))),
-               defaults={"axes": None})
+               lambda g, out, x, *, axes: transpose.of(g, _inverse(axes, np.ndim(_raw(x)))),
+               scalar=False, defaults={"axes": None}, varargs=True, methods=("transpose",),
+               properties=("T",), info=OpInfo("transpose"))
 
 
 def _is_basic(key: Any) -> bool:
@@ -370,14 +493,30 @@ def _is_basic(key: Any) -> bool:
     return all(isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) for k in parts)
 
 
+def _index(key: Any) -> Any:
+    """Unwrap Values used as indices (integer arrays held in a Value, say)."""
+    if isinstance(key, Value):
+        return np.asarray(key.data).astype(np.intp)
+    if type(key) is tuple:
+        return tuple(_index(k) for k in key)
+    return key
+
+
 def _getitem(x: Any, *, key: Any) -> Any:
-    if type(x) is float:
+    if x.ndim == 0:
         raise ShapeError(f"[]: a scalar Value cannot be indexed (index {key!r})")
-    return x[key]
+    return x[_index(key)]
 
 
-def _getitem_vjp(g: Any, out: Any, x: Any, *, key: Any) -> Any:
-    grad = np.zeros_like(x)
+getitem = Op("[]", _getitem,
+             lambda g, out, x, *, key: scatter_add.of(g, key, np.shape(x)),
+             scalar=False, defaults={"key": REQUIRED}, operators=("__getitem__",),
+             info=OpInfo("key", min_dims=1))
+
+
+def _scatter_add(g: Any, *, key: Any, shape: tuple) -> Any:
+    grad = np.zeros(shape, g.dtype)
+    key = _index(key)
     if _is_basic(key):
         grad[key] = g
     else:  # fancy indices may repeat: every occurrence adds its share
@@ -385,82 +524,84 @@ def _getitem_vjp(g: Any, out: Any, x: Any, *, key: Any) -> Any:
     return grad
 
 
-getitem = Op("[]", _getitem, _getitem_vjp)
-
-
-def _index_data(key: Any) -> Any:
-    """Unwrap Values used as indices (integer arrays held in a Value, say)."""
-    if isinstance(key, Value):
-        return np.asarray(key.data).astype(np.intp)
-    if type(key) is tuple:
-        return tuple(_index_data(k) for k in key)
-    return key
+# The adjoint of indexing: zeros of `shape` with `g` added at `key` (repeated indices add up).
+scatter_add = Op("scatter_add", _scatter_add,
+                 lambda g, out, x, *, key, shape: getitem.of(g, key),
+                 scalar=False, defaults={"key": REQUIRED, "shape": REQUIRED},
+                 info=OpInfo("scatter", min_dims=1))
 
 
 def _concatenate_vjp(i: int, g: Any, out: Any, *xs: Any, axis: int) -> Any:
     axis = axis % g.ndim
     start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
-    index = (slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)
-    return g[index]
+    return g[(slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)]
 
 
 concatenate = Op("concatenate",
                  lambda *xs, axis: np.concatenate(xs, axis=axis),
                  _concatenate_vjp,
-                 defaults={"axis": 0}, variadic=True)
+                 scalar=False, defaults={"axis": 0}, variadic=True,
+                 info=OpInfo("pieces", min_dims=1))
 
 stack = Op("stack",
            lambda *xs, axis: np.stack(xs, axis=axis),
-           lambda i, g, out, *xs, axis: np.take(g, i, axis=axis),
-           defaults={"axis": 0}, variadic=True)
+           lambda i, g, out, *xs, axis: g[(slice(None),) * (axis % g.ndim) + (i,)],
+           scalar=False, defaults={"axis": 0}, variadic=True, info=OpInfo("stacked"))
+
+fit_to = _fit  # the adjoint of broadcasting, defined in the engine, which uses it
 
 
-# ---- the table: how ops appear on Value ---------------------------------------------------------
-def _reduction(op: Op) -> Any:
-    def method(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-        return op(self, axis=axis, keepdims=keepdims)
-    method.__name__ = op.name
-    method.__doc__ = f"{op.name} over `axis` (all axes when None), keeping reduced axes if asked."
-    return method
+# ---- the table: every op above, and how it appears on Value -----------------------------------
+ALL: dict[str, Op] = {name: op for name, op in vars(sys.modules[__name__]).items()
+                      if isinstance(op, Op) and not name.startswith("_")}
+__all__ = sorted(ALL)
 
 
-def _reshape_method(self: Value, *shape: Any) -> Value:
-    """Same data, new shape: x.reshape(2, 3) or x.reshape((2, 3)); one axis may be -1."""
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        shape = shape[0]
-    return reshape(self, shape=shape)
+def _attach(op: Op) -> None:
+    for name in op.methods:
+        setattr(Value, name, op.method())
+    for name in op.operators:
+        setattr(Value, name, op.method(reflected=name.startswith("__r")))
+    for name in op.properties:
+        setattr(Value, name, property(op.method()))
 
 
-def _transpose_method(self: Value, *axes: Any) -> Value:
-    """Permute axes (reverse them when none are given)."""
-    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-        axes = axes[0]
-    return transpose(self, axes=tuple(axes) if axes else None)
+for _op in ALL.values():
+    _attach(_op)
 
 
-_BINARY = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": pow, "matmul": matmul}
+def declarations() -> str:
+    """Value's operators and methods as declarations for type checkers, from the table above."""
+    lines = []
+    for op in ALL.values():
+        params = "".join(f", {name}: Any = {'...' if d is REQUIRED else repr(d)}"
+                         for name, d in (op.defaults or {}).items())
+        if op.varargs:
+            first = next(iter(op.defaults))
+            params = f", *{first}: Any"
+        for name in op.methods:
+            lines.append(f"def {name}(self{params}) -> Value: ...")
+        for name in op.operators:
+            other = ", other: Operand" if len(op.vjps) == 2 else (", key: Any" if op.defaults
+                                                                  else "")
+            lines.append(f"def {name}(self{other}) -> Value: ...")
+        for name in op.properties:
+            lines.append(f"@property\ndef {name}(self) -> Value: ...")
+    return "".join(f"        {line}\n" for block in lines for line in block.split("\n"))
 
-_METHODS = {
-    **{f"__{name}__": op.method() for name, op in _BINARY.items()},
-    **{f"__r{name}__": op.method(reflected=True) for name, op in _BINARY.items()},
-    "__neg__": neg.method(),
-    "__pos__": lambda self: self,
-    "__abs__": abs.method(),
-    "__getitem__": lambda self, key: getitem(self, key=_index_data(key)),
-    **{op.name: op.method() for op in (exp, log, sqrt, abs, relu, sigmoid, tanh, softplus)},
-    "leaky_relu": lambda self, alpha=leaky_relu.defaults["alpha"]: leaky_relu(self, alpha=alpha),
-    "clip": lambda self, lo=None, hi=None: clip(self, lo=lo, hi=hi),
-    "sum": _reduction(sum),
-    "mean": _reduction(mean),
-    "max": _reduction(max),
-    "logsumexp": lambda self, axis=-1, keepdims=False: logsumexp(self, axis=axis, keepdims=keepdims),
-    "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
-    "softmax": lambda self, axis=-1: softmax(self, axis=axis),
-    "reshape": _reshape_method,
-    "transpose": _transpose_method,
-    "T": property(lambda self: transpose(self, axes=None)),
-}
 
-for _name, _method in _METHODS.items():
-    setattr(Value, _name, _method)
+def _write_declarations() -> None:
+    """Rewrite the generated block in engine.py (run `python -m tinygrad_nn.ops`)."""
+    from pathlib import Path
+    path = Path(__file__).with_name("engine.py")
+    start, end = "# ---- generated by", "# ---- end of the generated declarations"
+    text = path.read_text()
+    head, rest = text.split(start, 1)
+    first_line, rest = rest.split("\n", 1)
+    _, tail = rest.split(end, 1)
+    indent = head[head.rindex("\n") + 1:]
+    path.write_text(f"{head}{start}{first_line}\n{declarations()}{indent}{end}{tail}")
 
+
+if __name__ == "__main__":
+    _write_declarations()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import Value, _backpropagate, _forward, _toposort
+from .engine import Value, _backpropagate, _toposort
 from .errors import BackwardError, UnsupportedTypeError
 
 
@@ -40,14 +40,14 @@ class Tape:
             raise BackwardError("Tape: the output is a leaf or a constant, there is no graph to "
                                 "record (build it with gradients on, outside no_grad())")
         self.output = output
-        self.nodes = _toposort(output)  # the ops' results, inputs before outputs
+        self.nodes = _toposort([output], clear=True)  # the ops' results, inputs before outputs
 
     def forward(self) -> Value:
         """Recompute every node from the current data of the leaves; returns the output."""
         for node in self.nodes:
             a, b = node._a, node._b
             datas = (a.data,) if b is None else (a.data, b.data, *[v.data for v in node._rest])
-            node.data = _forward(node._fn, datas, node._kw)
+            node.data = node._fn.run(datas, node._kw)
         return self.output
 
     def backward(self, grad: Any = None) -> None:

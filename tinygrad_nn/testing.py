@@ -41,6 +41,7 @@ except ImportError as error:  # hypothesis is a test dependency, not a dependenc
 
 from . import ops
 from .engine import Op, Value, constant, no_grad
+from .opinfo import FREE, MARGIN, Domain, OpInfo
 from .errors import TinygradNNError
 from .gradcheck import GradcheckError, gradcheck
 
@@ -48,7 +49,6 @@ Shape = Optional[tuple]  # None stands for a Python float: the engine's scalar p
 SearchStrategy = st.SearchStrategy
 
 RANGE = 4.0      # inputs are drawn from [-RANGE, RANGE] (intersected with the op's domain)
-MARGIN = 1e-2    # distance kept from kinks and domain edges: far beyond a finite difference's eps
 LIMIT = 1e3      # the largest magnitude a random graph may produce (keeps rounding errors small)
 
 # A gradient check runs f once per input element and backward once per output element: slow
@@ -133,36 +133,14 @@ def values(shape: Union[tuple, SearchStrategy, None] = None, *, dtype: Any = np.
 
 
 # ---- the ops, described for testing --------------------------------------------------------------
-@dataclass(frozen=True)
-class Domain:
-    """Where an input of an op is safe for finite differences: in [lo, hi] and at least `margin`
-    away from each point of `avoid`. ``distinct=True`` draws arrays without near-ties."""
-
-    lo: float = -math.inf
-    hi: float = math.inf
-    avoid: tuple = ()
-    margin: float = MARGIN
-    distinct: bool = False
-
-    def avoiding(self, points: Sequence[float]) -> "Domain":
-        return replace(self, avoid=self.avoid + tuple(points)) if points else self
-
-    @functools.lru_cache(maxsize=None)
-    def draw(self, shape: Shape) -> SearchStrategy[Any]:
-        """A float (shape None) or an array of `shape`, inside the domain and within RANGE."""
-        elements = floats(max(self.lo, -RANGE), min(self.hi, RANGE), avoid=self.avoid,
-                          margin=self.margin)
-        if shape is None:
-            return elements
-        return arrays(shape, elements=elements, min_gap=2 * self.margin if self.distinct else None)
-
-    def contains(self, data: Any) -> bool:
-        x = np.asarray(data)
-        return bool((x >= self.lo).all() and (x <= self.hi).all()
-                    and all((np.abs(x - p) >= self.margin).all() for p in self.avoid))
-
-
-FREE = Domain()
+@functools.lru_cache(maxsize=None)
+def draw_domain(domain: Domain, shape: Shape) -> SearchStrategy[Any]:
+    """A float (shape None) or an array of `shape`, inside `domain` and within RANGE."""
+    elements = floats(max(domain.lo, -RANGE), min(domain.hi, RANGE), avoid=domain.avoid,
+                      margin=domain.margin)
+    if shape is None:
+        return elements
+    return arrays(shape, elements=elements, min_gap=2 * domain.margin if domain.distinct else None)
 
 
 def _unary(shape: Shape) -> SearchStrategy[tuple]:
@@ -321,13 +299,12 @@ def _stacked(shape: Shape) -> SearchStrategy[tuple]:
 
 
 def _where_operands(shape: Shape) -> SearchStrategy[tuple]:
-    """b broadcasting with a, and a boolean condition broadcasting with both."""
+    """b, and c (whose sign is the condition), broadcasting with a and with each other."""
     if shape is None:
-        return st.booleans().map(lambda c: ((None,), {"cond": np.array(c)}))
-    pair = hnp.mutually_broadcastable_shapes(num_shapes=2, base_shape=shape, max_dims=3,
-                                             max_side=max((3, *shape)))
-    return pair.flatmap(lambda drawn: hnp.arrays(bool, drawn.input_shapes[1]).map(
-        lambda cond: ((drawn.input_shapes[0],), {"cond": cond})))
+        return st.just(((None, None), {}))
+    drawn = hnp.mutually_broadcastable_shapes(num_shapes=2, base_shape=shape, max_dims=3,
+                                              max_side=max((3, *shape)))
+    return drawn.map(lambda d: (tuple(d.input_shapes), {}))
 
 
 def _matmul_partner(shape: Shape) -> SearchStrategy[tuple]:
@@ -354,67 +331,82 @@ def _clip_bounds(shape: Shape) -> SearchStrategy[tuple]:
                             "hi": drawn[0][1] if drawn[1] != "lo" else None}))
 
 
-def _no_ties(datas: list, kw: dict) -> bool:
-    """Max has a derivative where each reduced slice has a single largest element."""
-    x, axis = datas[0], kw["axis"]
-    if type(x) is float:
-        return True
-    axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % max(x.ndim, 1))
-    slices = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
-    slices = slices.reshape(-1, int(np.prod([x.shape[a] for a in axes])))
-    if slices.shape[1] < 2:
-        return True
-    top_two = np.sort(slices, axis=1)[:, -2:]
-    return bool((top_two[:, 1] - top_two[:, 0] >= MARGIN).all())
+def _scatter_target(shape: Shape) -> SearchStrategy[tuple]:
+    """For scatter_add of g (shape (n, ...)): indices into a first axis of length m (repeats
+    included) and the target shape (m, ...)."""
+    def target(m: int) -> SearchStrategy[tuple]:
+        key = st.lists(st.integers(-m, m - 1), min_size=shape[0], max_size=shape[0])
+        return key.map(lambda k: ((), {"key": np.array(k), "shape": (m, *shape[1:])}))
+    return st.integers(1, 4).flatmap(target)
 
 
-def _spec(name: str, **details: Any) -> OpSpec:
-    return OpSpec(name, getattr(ops, name), **details)
+def _fit_target(shape: Shape) -> SearchStrategy[tuple]:
+    """A shape to fit to: `shape` summed down (leading axes dropped, others set to 1) or spread
+    up (a new leading axis); a Python float (shape None) for a scalar or a one-element array."""
+    def params(target: Shape) -> tuple:
+        return (), {"shape": target, "dtype": np.dtype(np.float64)}
+    if shape is None:
+        return st.sampled_from([None, (2,), (1, 3)]).map(params)
+    down = st.tuples(st.integers(0, len(shape)), st.lists(st.booleans(), min_size=len(shape),
+                                                          max_size=len(shape))).map(
+        lambda d: tuple(1 if ones else n for n, ones in zip(shape, d[1]))[d[0]:])
+    up = st.integers(1, 3).map(lambda n: (n, *shape))
+    options = down | up
+    if int(np.prod(shape)) == 1:
+        options = options | st.none()
+    return options.map(params)
 
 
-def _at_zero(kw: dict) -> tuple:
-    return (0.0,)
+# How each kind of op (OpInfo.operands) draws its other operands and parameters.
+OPERANDS: dict[str, Callable[[Shape], SearchStrategy[tuple]]] = {
+    "unary": _unary,
+    "binary": _binary,
+    "reduction": _reduction,
+    "axis": _softmax_axis,
+    "leaky_relu": _keywords(alpha=st.floats(0.0, 1.0)),
+    "clip": _clip_bounds,
+    "where": _where_operands,
+    "matmul": _matmul_partner,
+    "linear": _linear_partners,
+    "same_shape": lambda shape: st.just(((shape,), {})),
+    "reshape": _new_shape,
+    "transpose": _permutation,
+    "key": _key,
+    "scatter": _scatter_target,
+    "pieces": _pieces,
+    "stacked": _stacked,
+    "fit": _fit_target,
+}
 
 
-OPS: dict[str, OpSpec] = {spec.name: spec for spec in [
-    _spec("add", operands=_binary),
-    _spec("sub", operands=_binary),
-    _spec("mul", operands=_binary),
-    _spec("div", operands=_binary, domains=(FREE, Domain(avoid=(0.0,), margin=0.25))),
-    _spec("neg"),
-    _spec("pow", operands=_binary, domains=(Domain(lo=0.25), Domain(lo=-3.0, hi=3.0))),
-    OpSpec("pow_const", ops.pow, _keywords(exponent=st.integers(0, 3)),
-           call=lambda x, *, exponent: x ** float(exponent)),
-    _spec("exp", domains=(Domain(hi=10.0),)),
-    _spec("log", domains=(Domain(lo=0.1),)),
-    _spec("sqrt", domains=(Domain(lo=0.1),)),
-    _spec("abs", kinks=_at_zero),
-    _spec("relu", kinks=_at_zero),
-    _spec("leaky_relu", operands=_keywords(alpha=st.floats(0.0, 1.0)), kinks=_at_zero),
-    _spec("sigmoid"),
-    _spec("tanh"),
-    _spec("softplus"),
-    _spec("clip", operands=_clip_bounds,
-          kinks=lambda kw: tuple(b for b in (kw["lo"], kw["hi"]) if b is not None)),
-    OpSpec("where", ops._where, _where_operands,
-           call=lambda a, b, *, cond: ops.where(cond, a, b)),
-    _spec("matmul", operands=_matmul_partner, min_dims=1, scalar=False),
-    _spec("linear", operands=_linear_partners, min_dims=1, scalar=False),
-    _spec("sum", operands=_reduction),
-    _spec("mean", operands=_reduction),
-    _spec("max", operands=_reduction, domains=(Domain(distinct=True),), smooth=_no_ties),
-    _spec("logsumexp", operands=_reduction),
-    _spec("log_softmax", operands=_softmax_axis, min_dims=1),
-    _spec("softmax", operands=_softmax_axis, min_dims=1),
-    _spec("softmax_cross_entropy", operands=lambda shape: st.just(((shape,), {})), min_dims=1,
-          scalar=False),
-    _spec("reshape", operands=_new_shape, scalar=False),
-    _spec("transpose", operands=_permutation, scalar=False),
-    OpSpec("getitem", ops.getitem, _key, min_dims=1, scalar=False,
-           call=lambda x, *, key: x[key]),
-    _spec("concatenate", operands=_pieces, min_dims=1, scalar=False),
-    _spec("stack", operands=_stacked),
-]}
+def spec_of(name: str, op: Op, **changes: Any) -> OpSpec:
+    """The OpSpec of an op, from its definition's `OpInfo` (a unary, smooth op without one)."""
+    info = op.info if isinstance(op.info, OpInfo) else OpInfo()
+    if info.operands not in OPERANDS:
+        raise ValueError(f"spec_of: {name}'s OpInfo asks for operands {info.operands!r}; "
+                         f"tinygrad_nn.testing knows {sorted(OPERANDS)}")
+    fields = dict(operands=OPERANDS[info.operands], domains=info.domains, kinks=info.kinks,
+                  smooth=info.smooth, min_dims=info.min_dims, scalar=op.scalar is not False)
+    return OpSpec(name, op, **{**fields, **changes})
+
+
+def _where_by_sign(a: Any, b: Any, c: Any) -> Value:
+    return ops.where(c > 0, a, b)
+
+
+# Ways of calling an op that its tests need beyond ``op(*operands, **kw)``.
+_VARIANTS = {
+    # where: the condition comes from the sign of a third operand, kept away from 0
+    "where": dict(call=_where_by_sign, domains=(FREE, FREE, Domain(avoid=(0.0,)))),
+    "getitem": dict(call=lambda x, *, key: x[key]),
+}
+
+OPS: dict[str, OpSpec] = {
+    **{name: spec_of(name, op, **_VARIANTS.get(name, {})) for name, op in ops.ALL.items()},
+    # x ** n for a whole number n: any base, the power rule at n = 0 and 1 included
+    "pow_const": OpSpec("pow_const", ops.pow, _keywords(exponent=st.integers(0, 3)),
+                        call=lambda x, *, exponent: x ** float(exponent)),
+}
 
 
 # ---- random expression graphs --------------------------------------------------------------------
@@ -491,7 +483,7 @@ class _Builder:
         return None if type(self.datas[j]) is float else self.datas[j].shape
 
     def add_input(self, domain: Domain, shape: Shape) -> int:
-        data = self.draw(domain.draw(shape))
+        data = self.draw(draw_domain(domain, shape))
         self.nodes.append(data)
         self.datas.append(data)
         return len(self.nodes) - 1
