@@ -30,14 +30,23 @@ def test_logistic_cost_regularization_term_by_hand():
 
 
 def test_logistic_cost_is_stable_for_saturated_sigmoids():
-    # h = sigmoid(40) rounds to 1.0; against a target of 0 the exact cost is softplus(40) = 40 + 4e-18
+    # h = sigmoid(40) rounds to 1.0; against a target of 0, log(1 - h) is floored at -100 (as in
+    # PyTorch's BCELoss): the same value with and without a graph, never inf
     z = Value(np.array([[40.0]]))
     J = logistic_cost(z.sigmoid(), np.array([[0.0]]))
-    assert J.item() == pytest.approx(40.0, rel=1e-15)
+    assert J.item() == 100.0
     J.backward()
-    assert z.grad[0, 0] == pytest.approx(1.0, rel=1e-15)  # dJ/dz = h - y
-    with no_grad():  # no graph, no z: the cost of h = 1.0 against 0 is infinite, and says so
-        assert logistic_cost(z.sigmoid(), np.array([[0.0]])).item() == math.inf
+    assert z.grad[0, 0] == pytest.approx(1.0, rel=1e-15)  # dJ/dz = h - y, from z: still alive
+    with no_grad():
+        assert logistic_cost(z.sigmoid(), np.array([[0.0]])).item() == 100.0
+
+
+def test_logistic_cost_is_the_same_with_and_without_a_graph_near_saturation():
+    z = Value(np.array([[30.0, -25.0], [3.0, -40.0]]))
+    y = np.array([1, 0])
+    with no_grad():
+        without = logistic_cost(z.sigmoid(), y).item()
+    assert logistic_cost(z.sigmoid(), y).item() == pytest.approx(without, rel=1e-15)
 
 
 def test_logistic_cost_without_graph_agrees_with_graph():

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import numpy as np
-import scipy.special
 
 from . import ops
 from .engine import Value, constant
@@ -61,29 +60,34 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     J = -(1/m) Σᵢ Σₖ [yₖ⁽ⁱ⁾ log hₖ⁽ⁱ⁾ + (1 - yₖ⁽ⁱ⁾) log(1 - hₖ⁽ⁱ⁾)] + λ/(2m) Σ w²
 
     `outputs` h are probabilities in (0, 1), shape (m, K) (or (m,) for one unit); `weights` are
-    the parameters to penalise, usually ``model.weights()`` (biases are not regularized). When h
-    was computed by the sigmoid op, the logs are taken from its input z in the exact and stable
-    forms log h = -softplus(-z), log(1 - h) = -softplus(z), so saturated units cost no infinity.
-    Outputs computed without a graph (under `no_grad`) have no z: their cost is computed from h
-    and is inf when a unit is saturated to exactly 0 or 1 against its target.
+    the parameters to penalise, usually ``model.weights()`` (biases are not regularized).
+
+    The value depends on h alone, the same with or without a graph: each log is kept at or
+    above -100, as PyTorch's BCELoss does, so a unit saturated to exactly 0 or 1 against its
+    target costs 100, not infinity. When h was computed by the sigmoid op, the gradient is
+    taken from its input z in the exact and stable forms log h = -softplus(-z),
+    log(1 - h) = -softplus(z): dJ/dz = (h - y) / m stays right for saturated units, where the
+    gradient through h would vanish.
     """
     h = constant(outputs, "logistic_cost")
     m, k = _rows(h, "logistic_cost")
     y = one_hot_targets(targets, m, k, "logistic_cost", h.dtype) if h.ndim == 2 else \
         _targets_like(targets, h, "logistic_cost")
-    if h._fn is ops.sigmoid:
+    cost = -(y * _log(h) + (1 - y) * _log(1 - h)).sum() / m
+    if h._fn is ops.sigmoid and h.requires_grad:
         z = h._prev[0]
-        cost = -(y * -ops.softplus(-z) + (1 - y) * -ops.softplus(z)).sum() / m
-    elif not h.requires_grad:  # no graph (no_grad, an evaluation): the value alone, inf if h hits 0 or 1
-        with np.errstate(divide="ignore"):
-            terms = scipy.special.xlogy(y, h.data) + scipy.special.xlog1py(1 - y, -h.data)
-        cost = constant(-terms.sum() / m)
-    else:
-        cost = -(y * h.log() + (1 - y) * (1 - h).log()).sum() / m
+        exact = -(y * -ops.softplus(-z) + (1 - y) * -ops.softplus(z)).sum() / m
+        cost = exact + (cost.detach() - exact.detach())  # the value above, exact's gradient
     weights = list(weights)
     if lam and weights:
         cost = cost + (lam / (2 * m)) * sum_of_squares(weights)
     return cost
+
+
+def _log(p: Value) -> Value:
+    """log p, at least -100 (PyTorch's floor for BCELoss), finite even where p is 0."""
+    tiny = float(np.finfo(p.dtype).tiny)
+    return ops.clip(ops.log(ops.clip(p, lo=tiny)), lo=-100.0)
 
 
 def sum_of_squares(weights: Iterable[Value]) -> Value:
