@@ -743,7 +743,9 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
                 g, fn = entry[1], node._fn
                 if create_graph:
                     for i in wanted:
-                        add(inputs_[i], _graph_vjp(fn, i, g, node, inputs_, node._kw))
+                        gi = _graph_vjp(fn, i, g, node, inputs_, node._kw)
+                        if gi is not None:
+                            add(inputs_[i], gi)
                     continue
                 datas = [c.data for c in inputs_]
                 for i in wanted:

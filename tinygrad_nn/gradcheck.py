@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
-from .engine import Value, as_data, no_grad, zero_grad
+from .engine import Value, as_data, enable_grad, grad, is_grad_enabled, no_grad, zero_grad
 from .errors import GradcheckError, UnsupportedTypeError
 
 Data = Union[float, np.ndarray]
@@ -92,15 +92,18 @@ class _Function:
     """``f(*inputs)``: numbers and arrays are checked, Values that require a gradient too; a
     Value with ``requires_grad=False`` is passed through as a constant."""
 
-    def __init__(self, f: Callable[..., Any], inputs: Sequence[Any], who: str):
+    def __init__(self, f: Callable[..., Any], inputs: Sequence[Any], who: str,
+                 names: Optional[Callable[[int], str]] = None,
+                 output_names: Optional[Callable[[int], str]] = None):
         self.f, self.who = f, who
         self.args = [x if isinstance(x, Value) and not x.requires_grad else None for x in inputs]
         self.input_positions = [i for i, a in enumerate(self.args) if a is None]
         self.point = [as_data(inputs[i], who) for i in self.input_positions]
-        self.input_names = [f"input {i}" for i in self.input_positions]
+        self.input_names = [(names or "input {}".format)(i) for i in self.input_positions]
+        self.output_names = output_names or "output {}".format
 
     def output_name(self, k: int) -> str:
-        return f"output {k}"
+        return self.output_names(k)
 
     def _call(self, leaves: list) -> list:
         args = list(self.args)
@@ -159,6 +162,28 @@ class _Model:
         """Put back the parameters' data and gradients as they were before the check."""
         for p, data, grad in zip(self.params, self.point, grads):
             p.data, p.grad = data, grad
+
+
+class _ModelGradient(_Model):
+    """The gradient of a model's loss as a function of its parameters: its Jacobian, the
+    Hessian, is what a second-order check compares with finite differences of the gradient."""
+
+    def output_name(self, k: int) -> str:
+        return f"d loss / d {self.input_names[k]}"
+
+    def _gradients(self, point: list, create_graph: bool) -> list:
+        with enable_grad():
+            loss = self._loss(point)
+            found = grad(loss, self.params, create_graph=create_graph, allow_unused=True)
+        return [Value(np.zeros(np.shape(p.data)), requires_grad=False) if g is None else g
+                for g, p in zip(found, self.params)]
+
+    def evaluate(self, point: list) -> list:
+        return _as_arrays(self._gradients(point, create_graph=False))
+
+    def backprop(self) -> tuple:
+        grads = self._gradients(self.point, create_graph=True)
+        return _as_arrays(grads), _vjp(grads, self.params)
 
 
 def _as_arrays(outputs: list) -> list:
@@ -455,7 +480,8 @@ def gradcheck(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: floa
 
 def check_gradients(model: Any, loss_fn: Callable[[Any, Any], Value], X: Any, y: Any, *,
                     eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
-                    raise_exception: bool = True, seed: Optional[int] = None) -> bool:
+                    raise_exception: bool = True, seed: Optional[int] = None,
+                    order: int = 1) -> bool:
     """Check the gradient of ``loss_fn(model(X), y)`` with respect to every parameter of `model`.
 
     The model's contract: ``model(X)`` returns a Value computed from its parameters;
@@ -465,13 +491,60 @@ def check_gradients(model: Any, loss_fn: Callable[[Any, Any], Value], X: Any, y:
     The model must be deterministic (dropout off). Each parameter's data is moved in place during
     the check; data and gradients are restored afterwards. Tolerances, `fast` and `seed` work as
     in `gradcheck`.
+
+    ``order=2`` checks second derivatives instead: the Hessian of the loss, by backpropagating
+    through the gradient (``create_graph=True``), against finite differences of the gradient.
     """
-    target = _Model(model, loss_fn, X, y)
+    if order not in (1, 2):
+        raise UnsupportedTypeError(f"check_gradients: order must be 1 or 2, got {order!r}")
+    target = (_Model if order == 1 else _ModelGradient)(model, loss_fn, X, y)
     grads = [p.grad for p in target.params]
     try:
         return _check(target, "check_gradients", eps, atol, rtol, fast, raise_exception, seed)
     finally:
         target.restore(grads)
+
+
+def gradgradcheck(f: Callable[..., Any], *inputs: Any, grad_outputs: Optional[Sequence[Any]] = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
+                  raise_exception: bool = True, seed: Optional[int] = None) -> bool:
+    """Check second derivatives: `gradcheck` of f's vector-Jacobian product (PyTorch's meaning).
+
+    The VJP ``(x, v) -> v . df/dx`` is computed by backpropagation with ``create_graph=True``;
+    its own derivatives, by backpropagating through that graph, are compared with finite
+    differences of it, with respect to every checked input x and to the cotangents v (one per
+    output of f, of its shape: `grad_outputs`, or random normal ones drawn from `seed`). A VJP
+    that is right to first order but wrong to second (one that uses a constant copy of its
+    output, say) fails here, and the message names the function (an Op by its name) and the
+    input. Other arguments as in `gradcheck`; float64 inputs, please.
+    """
+    name = getattr(f, "name", None) or getattr(f, "__name__", "f")
+    who = f"gradgradcheck of {name}"
+    first = _Function(f, inputs, who)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0 if seed is None else seed)
+        grad_outputs = [rng.standard_normal(np.shape(out)) for out in first.evaluate(first.point)]
+    cotangents = list(grad_outputs)
+    count, checked = len(inputs), first.input_positions
+
+    def vjp(*args: Any) -> tuple:
+        xs, vs = list(args[:count]), args[count:]
+        create_graph = is_grad_enabled()  # off while finite differences evaluate
+        with enable_grad():
+            for i in checked:
+                if not xs[i].requires_grad:  # an evaluation: differentiate at a fresh leaf
+                    xs[i] = Value(xs[i].data)
+            result = f(*xs)
+            outputs = list(result) if isinstance(result, tuple) else [result]
+            found = grad(outputs, [xs[i] for i in checked], list(vs), create_graph=create_graph,
+                         allow_unused=True)
+        return tuple(Value(np.zeros(np.shape(xs[i].data)), requires_grad=False) if g is None
+                     else g for g, i in zip(found, checked))
+
+    names = lambda j: f"input {j}" if j < count else f"grad_output {j - count}"  # noqa: E731
+    target = _Function(vjp, [*inputs, *cotangents], who, names,
+                       lambda k: f"the VJP for input {checked[k]}")
+    return _check(target, who, eps, atol, rtol, fast, raise_exception, seed)
 
 
 def relative_difference(a: Any, b: Any) -> float:

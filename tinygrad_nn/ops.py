@@ -94,14 +94,17 @@ def _pow(a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
-    """b a^(b-1); at b = 0 the exponent b - 1 is replaced by 1, so that 0^0 has derivative 0
-    (not 0 * inf = nan)."""
+    """b a^(b-1). Where a = b = 0 the exponent b - 1 is replaced by 1, so that 0^0 has
+    derivative 0 (not 0 * inf = nan)."""
     ra, rb = _raw(a), _raw(b)
     _require((ra != 0) | (rb >= 1) | (rb == 0), "**", "the derivative of x**p for p < 1 is "
              "infinite at x = 0", ra)
-    if type(rb) is float:
-        return g * b * a ** (b - 1) if rb else None
-    return g * b * a ** where.of(b, b - 1, 1.0)
+    if type(rb) is float and rb == 0 and not (isinstance(b, Value) and b.requires_grad):
+        return None  # x**0 is constant
+    both_zero = (ra == 0) & (rb == 0)
+    if not (both_zero if type(both_zero) is bool else both_zero.any()):
+        return g * b * a ** (b - 1)
+    return g * b * a ** where.of(equal.of(a, 0.0) * equal.of(b, 0.0), 1.0, b - 1)
 
 
 def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -504,7 +507,8 @@ def _index(key: Any) -> Any:
 
 
 def _getitem(x: Any, *, key: Any) -> Any:
-    if x.ndim == 0:
+    if x.ndim == 0 and any(k is not None and k is not Ellipsis
+                           for k in (key if type(key) is tuple else (key,))):
         raise ShapeError(f"[]: a scalar Value cannot be indexed (index {key!r})")
     return x[_index(key)]
 

@@ -43,7 +43,7 @@ from . import ops
 from .engine import Op, Value, constant, no_grad
 from .opinfo import FREE, MARGIN, Domain, OpInfo
 from .errors import TinygradNNError
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 Shape = Optional[tuple]  # None stands for a Python float: the engine's scalar path
 SearchStrategy = st.SearchStrategy
@@ -592,15 +592,20 @@ def expressions(draw: Callable, ops: Optional[Sequence[Union[str, OpSpec]]] = No
 
 # ---- for pytest ----------------------------------------------------------------------------------
 def assert_grads_match(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-                       rtol: float = 1e-3, fast: bool = False, seed: int = 0) -> None:
+                       rtol: float = 1e-3, fast: bool = False, seed: int = 0,
+                       order: int = 1) -> None:
     """Assert that backpropagation through `f` agrees with finite differences at `inputs`.
 
-    `gradcheck` as an assertion: a failure raises `GradcheckError` (an AssertionError) with
-    gradcheck's message, from here rather than from gradcheck's insides. ``seed=0`` fixes the
-    projection of ``fast=True``, so that hypothesis replays a failure exactly.
+    `gradcheck` as an assertion (`gradgradcheck` with ``order=2``: second derivatives): a
+    failure raises `GradcheckError` (an AssertionError) with the check's message, from here
+    rather than from the check's insides. ``seed=0`` fixes the projection of ``fast=True`` and
+    the cotangents of ``order=2``, so that hypothesis replays a failure exactly.
     """
     __tracebackhide__ = True  # pytest shows the caller's line
+    if order not in (1, 2):
+        raise ValueError(f"assert_grads_match: order must be 1 or 2, got {order!r}")
+    check = gradcheck if order == 1 else gradgradcheck
     try:
-        gradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+        check(f, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
     except GradcheckError as error:
         raise GradcheckError(str(error), error.mismatches) from None
