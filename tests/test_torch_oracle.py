@@ -26,13 +26,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from tinygrad_nn import Value  # noqa: E402  (below the skip: without torch nothing here runs)
+from tinygrad_nn import Value, func  # noqa: E402  (below the skip: without torch nothing here runs)
 from tinygrad_nn.testing import OPS, Expression, arrays, expressions, floats  # noqa: E402
 
 RTOL, ATOL = 1e-7, 1e-9
@@ -139,7 +139,7 @@ def as_numpy(x: Any, shape: tuple) -> np.ndarray:
     """Data or gradient from either library as an array; no gradient (None) counts as zeros."""
     if x is None:
         return np.zeros(shape)
-    return x.detach().numpy() if torch.is_tensor(x) else np.asarray(x)
+    return x.detach().numpy(force=True) if torch.is_tensor(x) else np.asarray(x)  # force: ZeroTensors
 
 
 def assert_agree(ours: Any, theirs: Any, what: str, shape: Any = None) -> None:
@@ -266,3 +266,44 @@ def test_softmax_cross_entropy_mlp_agrees_with_torch(activation: str):
     assert loss.item() == pytest.approx(reference.item(), rel=1e-12)
     for name in init:
         assert_agree(ours[name].grad, theirs[name].grad, f"gradient of {name}")
+
+
+# ---- second order: Hessian-vector products of random graphs --------------------------------------
+@pytest.mark.parametrize("scalar", [False, True], ids=["arrays", "python-floats"])
+@given(data=st.data())
+def test_hessian_vector_products_of_random_graphs_agree_with_torch(scalar: bool, data: st.DataObject):
+    """H v of a random weighted sum of a random graph's outputs: tinygrad_nn.func.hvp (reverse
+    over reverse) against torch.autograd.grad twice, in float64."""
+    depth = data.draw(st.integers(1, 4), label="depth")
+    expr = data.draw(expressions(depth=depth, width=2, scalar=scalar, max_size=16),
+                     label="expression")
+    nodes = replay(expr, [Value(x) for x in expr.inputs], lambda step, xs: step.spec.apply(*xs, **step.kw))
+    # torch's rule for a ** b sets the derivative by a to zero where b == 0, and with it the
+    # mixed second derivative d2/da db = a^(b-1), which is not zero (gradgradcheck checks ours)
+    assume(not any(step.spec.name == "pow" and np.any(nodes[step.operands[1]].data == 0)
+                   for step in expr.steps))
+    outputs = [nodes[j] for j in expr.outputs]
+    weights = [data.draw(floats() if type(out.data) is float else arrays(out.shape), label="w")
+               for out in outputs]
+    vs = [data.draw(floats() if type(x) is float else arrays(x.shape), label="v")
+          for x in expr.inputs]
+
+    def f(*leaves):
+        return weighted_loss(list(expr(*leaves)), weights)
+    value, ours = func.hvp(f, tuple(expr.inputs), tuple(vs))
+
+    leaves = [torch_leaf(x) for x in expr.inputs]
+    nodes = replay(expr, leaves, lambda step, xs: TORCH[step.spec.name](*xs, **step.kw))
+    total = weighted_loss([nodes[j] for j in expr.outputs], weights,
+                          lambda w: torch.as_tensor(w, dtype=torch.float64))
+    assert np.asarray(value) == pytest.approx(float(total.detach()), rel=1e-12, abs=1e-12)
+    if not total.requires_grad:
+        theirs = [None] * len(leaves)
+    else:
+        grads = torch.autograd.grad(total, leaves, create_graph=True, allow_unused=True)
+        dot = sum((g * torch.as_tensor(v, dtype=torch.float64)).sum()
+                  for g, v in zip(grads, vs) if g is not None)
+        theirs = [None] * len(leaves) if not torch.is_tensor(dot) or not dot.requires_grad else \
+            torch.autograd.grad(dot, leaves, allow_unused=True)
+    for k, (mine, reference, x) in enumerate(zip(ours, theirs, expr.inputs)):
+        assert_agree(mine, reference, f"H v for input {k}", np.shape(x))
