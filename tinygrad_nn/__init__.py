@@ -14,11 +14,7 @@ from .errors import (BackwardError, DomainError, FileFormatError, GradcheckError
 from .ops import *  # noqa: F403  every op as a function: tg.exp(x), tg.sum(x, 1), tg.where(c, a, b)
 from .replay import Tape
 from .serialize import load, save
-from .viz import draw_dot, repr_svg, save_svg, summary
-
-# Pictures of the graph, as Value methods: v.to_svg("graph.svg"), and inline in Jupyter.
-Value.to_svg = save_svg  # type: ignore[attr-defined]
-Value._repr_svg_ = repr_svg  # type: ignore[attr-defined]
+from .viz import draw_dot, save_svg, summary
 
 __version__ = "0.1.0"
 

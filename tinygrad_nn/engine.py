@@ -23,6 +23,7 @@ other node's `.grad` is overwritten with the gradient of the latest call that re
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import wraps
 import gc
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
@@ -269,6 +270,15 @@ class Value:
     # tuple: a tuple per node is a second object for Python's garbage collector to traverse,
     # and on micrograd's training step that doubled the time spent in the collector.
     __slots__ = ("data", "grad", "requires_grad", "label", "_a", "_b", "_rest", "_fn", "_kw")
+    data: Any               # a Python float or a float32/float64 numpy array
+    grad: Any               # the same kind as data (a Value after backward(create_graph=True))
+    requires_grad: bool
+    label: str
+    _a: Any                 # the op's first input (None for a leaf), then the second,
+    _b: Any
+    _rest: tuple            # and the rest
+    _fn: Any                # the Op that made this Value (None for a leaf)
+    _kw: Optional[dict]     # its parameters
     __array_ufunc__ = None  # numpy defers to Value's reflected operators: array * Value works
 
     def __init__(self, data: Any, *, label: str = "", requires_grad: bool = True,
@@ -345,6 +355,17 @@ class Value:
     def __pos__(self) -> "Value":
         return self
 
+    # ---- pictures (tinygrad_nn.viz, imported when first asked for) --------------------------
+    def to_svg(self, path: Any, **draw_options: Any) -> Any:
+        """Draw the graph behind this Value to an SVG file (see `tinygrad_nn.viz.save_svg`)."""
+        from .viz import save_svg
+        return save_svg(self, path, **draw_options)
+
+    def _repr_svg_(self) -> Optional[str]:
+        """The graph as SVG, for Jupyter; None (the plain repr) without Graphviz."""
+        from .viz import repr_svg
+        return repr_svg(self)
+
     # ---- backpropagation ------------------------------------------------------------------
     def backward(self, grad: Any = None, *, create_graph: bool = False) -> None:
         """Compute the gradient of this Value with respect to every node it depends on.
@@ -391,10 +412,10 @@ class Value:
         def __neg__(self) -> Value: ...
         def __pow__(self, other: Operand) -> Value: ...
         def __rpow__(self, other: Operand) -> Value: ...
-        def __lt__(self, other: Operand) -> Value: ...
-        def __le__(self, other: Operand) -> Value: ...
-        def __gt__(self, other: Operand) -> Value: ...
-        def __ge__(self, other: Operand) -> Value: ...
+        def __lt__(self, other: Operand) -> Value: ...  # type: ignore[misc]
+        def __le__(self, other: Operand) -> Value: ...  # type: ignore[misc]
+        def __gt__(self, other: Operand) -> Value: ...  # type: ignore[misc]
+        def __ge__(self, other: Operand) -> Value: ...  # type: ignore[misc]
         def sign(self) -> Value: ...
         def exp(self) -> Value: ...
         def log(self) -> Value: ...
@@ -451,7 +472,7 @@ def _node(out: Any, op: Op, a: Value, b: Optional[Value], kw: Optional[dict], re
     return node
 
 
-def _normalize(out: Any, datas: list) -> Any:
+def _normalize(out: Any, datas: Sequence[Any]) -> Any:
     """Keep the two paths apart: floats in give a float out, arrays in give an ndarray out."""
     return float(out) if all(type(d) is float for d in datas) else np.asarray(out)
 
@@ -530,8 +551,9 @@ _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
 # ---- undoing broadcasting: the one place, as a function on raw data and as an op ----------------
-def fit_to(grad: Any, data: Any) -> Any:
-    """Sum `grad` back to the shape (and dtype) of `data`, undoing numpy broadcasting."""
+def _fit(grad: Any, data: Any) -> Any:
+    """Sum `grad` back to the shape (and dtype) of `data`, undoing numpy broadcasting: `fit_to` on
+    raw data, as first-order backpropagation calls it (without an op's overhead)."""
     if type(data) is float:
         return grad if type(grad) is float else float(np.sum(grad))
     if type(grad) is not ndarray or grad.shape != data.shape:
@@ -561,7 +583,7 @@ def _fit_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _like(x: Any) -> dict:
-    """The shape and dtype `fit_to` takes to give data like `x` (shape None: a Python float)."""
+    """The parameters of `fit_to` that give data like `x` (shape None: a Python float)."""
     d = x.data if isinstance(x, Value) else x
     return {"shape": None, "dtype": _F64} if type(d) is float else {"shape": d.shape,
                                                                       "dtype": d.dtype}
@@ -580,9 +602,9 @@ def _fit_cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # Summing to a shape and spreading back to one are each other's adjoints, so the op is its own
 # VJP, back to the input's shape and dtype. In graph mode backpropagation undoes broadcasting
 # with it; first-order backpropagation calls `fit_to` on raw data directly.
-fit = Op("fit_to", _fit_forward,
-         lambda g, out, x, *, shape, dtype: fit.of(g, **_like(x)),
-         defaults={"shape": REQUIRED, "dtype": REQUIRED}, info=OpInfo("fit"))
+fit_to: Op = Op("fit_to", _fit_forward,
+            lambda g, out, x, *, shape, dtype: fit_to.of(g, **_like(x)),
+            defaults={"shape": REQUIRED, "dtype": REQUIRED}, info=OpInfo("fit"))
 
 
 # ---- backpropagation ----------------------------------------------------------------------------
@@ -658,9 +680,9 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
         v.grad = g if old is None else old + g
         return
     try:
-        g = fit_to(g, v.data)
+        g = _fit(g, v.data)
     except ShapeError as e:
-        raise ShapeError(f"{op.name}: the VJP for input {i} gave {e}") from None
+        raise ShapeError(f"{getattr(op, 'name', 'backward')}: the VJP for input {i} gave {e}") from None
     old = v.grad
     if old is None:
         v.grad = g if v._fn is not None else _copy(g)  # a leaf must not alias a gradient given to it
@@ -730,7 +752,7 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with enable_grad() if create_graph else _nothing():
+        with enable_grad() if create_graph else nullcontext():
             for node in reversed(order):
                 entry = grads.get(id(node))
                 if entry is None:
@@ -752,7 +774,7 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
                     gi = _call_vjp(fn, i, g, node.data, datas, node._kw)
                     if gi is not None:
                         try:
-                            add(inputs_[i], fit_to(gi, datas[i]))
+                            add(inputs_[i], _fit(gi, datas[i]))
                         except ShapeError as e:
                             raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
     finally:
@@ -783,21 +805,13 @@ def _graph_vjp(fn: Op, i: int, g: Value, node: Value, inputs: tuple, kw: Optiona
     like = inputs[i].data
     gd = gi.data
     if type(like) is float:
-        return gi if type(gd) is float else fit.of(gi, **_like(like))
+        return gi if type(gd) is float else fit_to.of(gi, **_like(like))
     if type(gd) is ndarray and gd.shape == like.shape and gd.dtype == like.dtype:
         return gi
     try:
-        return fit.of(gi, **_like(like))
+        return fit_to.of(gi, **_like(like))
     except ShapeError as e:
         raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
 
 
 def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[Value]],
@@ -839,7 +853,7 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
         seed = _seed(out.data, g.data if isinstance(g, Value) else g)
         seeds.append(constant(seed) if create_graph else seed)
     grads = _backprop(outs, seeds, ins, create_graph)
-    result = []
+    result: list = []
     for n, v in enumerate(ins):
         entry = grads.get(id(v))
         if entry is None:
@@ -909,9 +923,11 @@ def _summary(a: Any) -> str:
 def _explain(op: str, datas: list, error: Exception) -> Exception:
     """Turn an exception from a forward computation into one that names the op and the inputs.
 
-    Our own errors, and exceptions that are not about the inputs, pass through unchanged. An
-    ArithmeticError (overflow, division by zero) is a DomainError; numpy's AxisError a
-    ShapeError; otherwise the kind of the error decides, whatever the inputs' types."""
+    Our own errors, and exceptions that are not about the inputs, pass through unchanged. The
+    kind of the error decides what it becomes, whatever the inputs' types: an ArithmeticError
+    (overflow, division by zero) or `math`'s "math domain error" is a DomainError, numpy's
+    AxisError and other ValueErrors a ShapeError, IndexError an InvalidIndexError, TypeError an
+    UnsupportedTypeError."""
     if isinstance(error, TinygradNNError) or not isinstance(
             error, (ValueError, TypeError, IndexError, ArithmeticError)):
         return error
@@ -919,13 +935,13 @@ def _explain(op: str, datas: list, error: Exception) -> Exception:
     message = f"{op}: {error} (inputs: {shapes})"
     if isinstance(error, np.exceptions.AxisError):
         return ShapeError(message)
-    if isinstance(error, ArithmeticError):
+    if isinstance(error, ArithmeticError) or "math domain error" in str(error):
         return DomainError(message)
     if isinstance(error, IndexError):
         return InvalidIndexError(message)
     if isinstance(error, TypeError):
         return UnsupportedTypeError(message)
-    return ShapeError(message) if any(type(d) is not float for d in datas) else DomainError(message)
+    return ShapeError(message)
 
 
 def zero_grad(values: Iterable[Value]) -> None:

@@ -70,12 +70,12 @@ def _positions(argnums: ArgNums, count: int, who: str) -> tuple:
 
 def _lift_args(args: tuple, argnums: ArgNums, who: str) -> tuple:
     """The arguments with those at `argnums` replaced by fresh nodes, and those nodes."""
-    args = list(args)
+    lifted = list(args)
     leaves = []
     for k in _positions(argnums, len(args), who):
-        args[k] = _lift(args[k], who)
-        leaves.append(args[k])
-    return args, leaves
+        lifted[k] = _lift(args[k], who)
+        leaves.append(lifted[k])
+    return lifted, leaves
 
 
 def _as_value(out: Any, who: str) -> Value:

@@ -286,7 +286,9 @@ def _fast_check(target: _Checkable, values: list, vjp: Callable, eps: float, ato
             projected = np.ravel(v) @ _numerical_jacobian(target, i, eps, [v.size])[0]
             found = _locate(grads[k][i][None, :], projected[None, :], None,
                             np.shape(target.point[i]), atol, rtol)
-            mismatches.append(_mismatch(target, k, i, *found, projection=(analytic, numerical)))
+            failing, total, largest_abs, largest_rel = found
+            mismatches.append(_mismatch(target, k, i, failing, total, largest_abs, largest_rel,
+                                        projection=(analytic, numerical)))
     return mismatches
 
 
@@ -320,7 +322,7 @@ def _locate(analytic: np.ndarray, numerical: np.ndarray, output_shape: Optional[
     def largest(errors: np.ndarray) -> Derivative:
         errors = np.where(np.isnan(errors), np.inf, errors)
         flat = int(np.argmax(np.where(considered, errors, -1.0)))
-        row, col = np.unravel_index(flat, errors.shape)
+        row, col = (int(n) for n in np.unravel_index(flat, errors.shape))
         out_index = None if output_shape is None else _unravel(row, output_shape)
         return Derivative(out_index, _unravel(col, input_shape), float(analytic[row, col]),
                           float(numerical[row, col]))
@@ -349,7 +351,8 @@ def _check(target: _Checkable, who: str, eps: float, atol: float, rtol: float, f
                              "output to an element of an input that requires a gradient")
     _require_repeatable(target, values, who)
     if fast:
-        seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else seed
+        # SeedSequence() draws its entropy: an int (typed as possibly a sequence or None)
+        seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else seed  # type: ignore[operator]
         mismatches = _fast_check(target, values, vjp, eps, atol, rtol, seed)
     else:
         mismatches = _full_check(target, values, vjp, eps, atol, rtol)

@@ -28,8 +28,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .engine import REQUIRED, Op, Value, identity_vjp
-from .engine import fit as _fit
+from .engine import REQUIRED, Op, Value, fit_to, identity_vjp  # fit_to: an op the engine needs
 from .errors import DomainError, ShapeError
 from .opinfo import FREE, Domain, OpInfo, at_zero
 
@@ -147,7 +146,7 @@ sign = Op("sign", np.sign, None,
 
 # where(cond, a, b): `a` where `cond` is nonzero, else `b` (elementwise, broadcasting); the
 # condition has no derivative.
-where = Op("where", np.where,
+where: Op = Op("where", np.where,
            None,
            lambda g, out, cond, a, b: where.of(cond, g, 0.0),
            lambda g, out, cond, a, b: where.of(cond, 0.0, g),
@@ -484,7 +483,7 @@ def _inverse(axes: Any, ndim: int) -> Any:
     return None if axes is None else tuple(int(k) for k in np.argsort(np.asarray(axes) % ndim))
 
 
-transpose = Op("transpose",
+transpose: Op = Op("transpose",
                lambda x, *, axes: np.transpose(x, axes),
                lambda g, out, x, *, axes: transpose.of(g, _inverse(axes, np.ndim(_raw(x)))),
                scalar=False, defaults={"axes": None}, varargs=True, methods=("transpose",),
@@ -530,7 +529,7 @@ def _scatter_add(g: Any, *, key: Any, shape: tuple) -> Any:
 
 
 # The adjoint of indexing: zeros of `shape` with `g` added at `key` (repeated indices add up).
-scatter_add = Op("scatter_add", _scatter_add,
+scatter_add: Op = Op("scatter_add", _scatter_add,
                  lambda g, out, x, *, key, shape: getitem.of(g, key),
                  scalar=False, defaults={"key": REQUIRED, "shape": REQUIRED},
                  info=OpInfo("scatter", min_dims=1))
@@ -553,7 +552,6 @@ stack = Op("stack",
            lambda i, g, out, *xs, axis: g[(slice(None),) * (axis % g.ndim) + (i,)],
            scalar=False, defaults={"axis": 0}, variadic=True, info=OpInfo("stacked"))
 
-fit_to = _fit  # the adjoint of broadcasting, defined in the engine, which uses it
 
 
 # ---- the table: every op above, and how it appears on Value -----------------------------------
@@ -626,14 +624,17 @@ def declarations() -> str:
         params = "".join(f", {name}: Any = {'...' if d is REQUIRED else repr(d)}"
                          for name, d in (op.defaults or {}).items())
         if op.varargs:
-            first = next(iter(op.defaults))
+            first = next(iter(op.defaults or {}))
             params = f", *{first}: Any"
         for name in op.methods:
             lines.append(f"def {name}(self{params}) -> Value: ...")
         for name in op.operators:
             other = ", other: Operand" if len(op.vjps) == 2 else (", key: Any" if op.defaults
                                                                   else "")
-            lines.append(f"def {name}(self{other}) -> Value: ...")
+            # comparisons: mypy flags any __lt__ whose operand has a __gt__ as "unsafely
+            # overlapping"; numpy's own stubs silence it the same way
+            ignore = "  # type: ignore[misc]" if name in ("__lt__", "__le__", "__gt__", "__ge__") else ""
+            lines.append(f"def {name}(self{other}) -> Value: ...{ignore}")
         for name in op.properties:
             lines.append(f"@property\ndef {name}(self) -> Value: ...")
     return "".join(f"        {line}\n" for block in lines for line in block.split("\n"))
