@@ -305,3 +305,12 @@ def test_the_graph_of_a_gradient_can_be_drawn(tmp_path):
     assert "<B>sigmoid</B>" in dot.source and "<B>θ</B>" in dot.source  # what backprop computes
     tg.save_svg(dJ, str(tmp_path / "gradient.svg"))
     assert (tmp_path / "gradient.svg").read_text().startswith("<?xml")
+
+
+def test_a_graph_whose_grads_are_values_is_drawn_and_printed():
+    x = Value(np.array([0.5, -1.0]), label="x")
+    y = (x.exp() * x).sum()
+    y.backward(create_graph=True)
+    for color_by in ("kind", "grad"):
+        assert "grad" in tg.draw_dot(y, color_by=color_by).source
+    assert "grad=[" in repr(x)

@@ -32,6 +32,12 @@ class Domain:
     def avoiding(self, points: Sequence[float]) -> "Domain":
         return replace(self, avoid=self.avoid + tuple(points)) if points else self
 
+    def draw(self, shape: Any) -> Any:
+        """A hypothesis strategy of a float (shape None) or an array of `shape` inside the domain
+        (`tinygrad_nn.testing.draw_domain`; needs hypothesis)."""
+        from .testing import draw_domain
+        return draw_domain(self, shape)
+
     def contains(self, data: Any) -> bool:
         x = np.asarray(data)
         return bool((x >= self.lo).all() and (x <= self.hi).all()

@@ -15,8 +15,8 @@ import math
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
-import scipy.optimize
-from tqdm import tqdm
+import scipy.optimize  # type: ignore[import-untyped]  # scipy ships no type stubs
+from tqdm import tqdm  # type: ignore[import-untyped]  # nor does tqdm
 
 from .engine import Value, zero_grad
 from .errors import ShapeError, UnsupportedTypeError

@@ -39,8 +39,8 @@ class Tape:
         if output._fn is None:
             raise BackwardError("Tape: the output is a leaf or a constant, there is no graph to "
                                 "record (build it with gradients on, outside no_grad())")
-        self.output = output
-        self.nodes = _toposort([output], clear=True)  # the ops' results, inputs before outputs
+        self.output: Value = output
+        self.nodes: list = _toposort([output], clear=True)  # the ops' results, inputs first
 
     def forward(self) -> Value:
         """Recompute every node from the current data of the leaves; returns the output."""

@@ -125,7 +125,8 @@ def _labels_from_targets(y: np.ndarray, outputs: np.ndarray, who: str) -> np.nda
     """Class labels from targets: integer labels or one-hot rows for K outputs (checked as
     losses.cross_entropy checks them), 0/1 or -1/+1 for one output."""
     if outputs.ndim == 2 and outputs.shape[1] > 1:
-        return one_hot_targets(y, *outputs.shape, who).argmax(axis=1)
+        m, k = outputs.shape
+        return one_hot_targets(y, m, k, who).argmax(axis=1)
     y = y.reshape(-1)
     if not np.isin(y, (-1, 0, 1)).all():
         raise ValueError(f"{who}: accuracy with one output needs class labels 0/1 or -1/+1; got "
@@ -182,7 +183,8 @@ def _split(X: np.ndarray, y: np.ndarray, fraction: float, validation_data: Optio
             raise ValueError("fit: give validation_split or validation_data, not both")
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
-        return (X, y), _check_data(*validation_data, "fit (validation_data)")
+        X_val, y_val = validation_data
+        return (X, y), _check_data(X_val, y_val, "fit (validation_data)")
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fit: validation_split must lie in [0, 1); got {fraction}")
     if not fraction:
@@ -255,8 +257,8 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
             bar.update(1)
         return {name: total / len(X) for name, total in totals.items()}
 
-    def validate() -> Dict[str, float]:
-        X_val, y_val = validation
+    def validate(data: Data) -> Dict[str, float]:
+        X_val, y_val = data
         with _inference(model):
             outputs = model(X_val)
             loss = checked_loss(loss_fn(outputs, y_val), "fit (validation)")
@@ -269,7 +271,7 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
             logs = train_epoch(bar)
             if validation is not None:
-                logs.update(validate())
+                logs.update(validate(validation))
             history.record(logs)
             bar.set_postfix(logs)
             if callback is not None:

@@ -25,10 +25,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]  # graphviz ships no type stubs
 import numpy as np
 
-from .engine import Value
+from .engine import Op, Value
 from .errors import GraphvizNotFoundError, UnsupportedTypeError
 from .files import PathLike, write_atomically
 
@@ -154,11 +154,11 @@ def _short(x: Any) -> str:
     return repr(x)
 
 
-def _op_keywords(v: Value) -> list:
-    """``name=value`` for each keyword argument of `v`'s op that differs from its default."""
-    defaults = v._fn.defaults or {}
+def _op_keywords(op: Op, kw: Optional[dict]) -> list:
+    """``name=value`` for each keyword argument `kw` of `op` that differs from its default."""
+    defaults = op.defaults or {}
     shown = []
-    for name, x in (v._kw or {}).items():
+    for name, x in (kw or {}).items():
         is_default = (name in defaults and isinstance(x, (bool, int, float, str, type(None)))
                       and type(x) is type(defaults[name]) and x == defaults[name])
         if not is_default:
@@ -207,7 +207,8 @@ def _value_label(v: Value, name: str, show_grad: bool) -> str:
     and dtype and a min / max / norm row each for data and gradient."""
     rows = [("data", _statistics(v.data), "#000000")]
     if show_grad and v.requires_grad:
-        rows.append(("grad", ["none yet"] if v.grad is None else _statistics(v.grad), "#0b3d91"))
+        grad = _grad_data(v)
+        rows.append(("grad", ["none yet"] if grad is None else _statistics(grad), "#0b3d91"))
     columns = 2 if type(v.data) is float or v.size <= 1 else 4
     lines = [f'<TR><TD COLSPAN="{columns}"><B>{_html(name)}</B></TD></TR><HR/>'] if name else []
     if type(v.data) is not float:
@@ -226,10 +227,16 @@ def _value_label(v: Value, name: str, show_grad: bool) -> str:
             + "".join(lines) + "</TABLE>>")
 
 
-def _op_label(v: Value) -> str:
-    keywords = ", ".join(_op_keywords(v))
+def _grad_data(v: Value) -> Any:
+    """v's gradient as data (after backward(create_graph=True) it is a Value)."""
+    return v.grad.data if isinstance(v.grad, Value) else v.grad
+
+
+def _op_label(op: Op, kw: Optional[dict]) -> str:
+    """The ellipse of an op node: the op's name and its keyword arguments (`_op_keywords`)."""
+    keywords = ", ".join(_op_keywords(op, kw))
     extra = f'<BR/><FONT POINT-SIZE="9">{_html(keywords, 60)}</FONT>' if keywords else ""
-    return f"<<B>{_html(v._fn.name, 20)}</B>{extra}>"
+    return f"<<B>{_html(op.name, 20)}</B>{extra}>"
 
 
 class _GradientScale:
@@ -250,7 +257,7 @@ class _GradientScale:
 
     @staticmethod
     def _magnitude(v: Value) -> Optional[float]:
-        g = v.grad if v.requires_grad else None
+        g = _grad_data(v) if v.requires_grad else None
         if g is None:
             return None
         return math.fabs(g) if type(g) is float else float(np.linalg.norm(g.astype(np.float64)))
@@ -400,7 +407,7 @@ def draw_dot(root: Value, *, rankdir: str = "LR", show_grad: bool = True, max_no
         where.node(f"v{i}", label, **attrs)
         if v._fn is None:
             continue
-        where.node(f"op{i}", _op_label(v), **OP_STYLE)
+        where.node(f"op{i}", _op_label(v._fn, v._kw), **OP_STYLE)
         graph.edge(f"op{i}", f"v{i}")
         stub = ""
         for u in v._prev:

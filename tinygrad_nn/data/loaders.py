@@ -47,8 +47,9 @@ def _read_bytes(fn: str, path: PathLike) -> bytes:
 
 # The IDX header: two zero bytes, a type code, the number of dimensions, then each dimension
 # as a big-endian uint32. The data follow, big-endian, in C order.
-_IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
 def load_idx(path: PathLike) -> np.ndarray:
