@@ -251,7 +251,7 @@ def test_function_forms_take_the_methods_positional_arguments():
     assert tg.reshape(x, (3, 2)).shape == (3, 2) and tg.reshape(x, 3, 2).shape == (3, 2)
     np.testing.assert_array_equal(tg.clip(x, 1, 4).data, np.clip(x.data, 1, 4))
     np.testing.assert_array_equal(tg.max(x, 0, True).data, [[3.0, 4.0, 5.0]])
-    with pytest.raises(TypeError, match="sum: unexpected parameter 'axes'"):
+    with pytest.raises(TypeError, match=r"sum: unexpected parameter\(s\) \['axes'\]"):
         tg.sum(x, axes=1)
 
 

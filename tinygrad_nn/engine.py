@@ -26,6 +26,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from functools import wraps
 import gc
+import math
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -80,7 +81,8 @@ class Op:
     """
 
     __slots__ = ("name", "forward", "scalar", "vjps", "defaults", "varargs", "variadic",
-                 "differentiable", "methods", "operators", "properties", "info")
+                 "differentiable", "methods", "operators", "properties", "info", "_lean",
+                 "_required")
 
     def __init__(self, name: str, forward: Callable[..., Any], *vjps: Optional[Callable[..., Any]],
                  scalar: Union[bool, Callable[..., Any]] = True, defaults: Optional[dict] = None,
@@ -95,23 +97,39 @@ class Op:
         self.scalar = forward if scalar is True else scalar  # False: array-only
         self.vjps = vjps
         self.defaults = defaults or None
+        self._required = tuple(k for k, v in (defaults or {}).items() if v is REQUIRED)
         self.varargs = varargs
         self.variadic = variadic
         self.differentiable = any(vjp is not None for vjp in vjps)
         self.methods, self.operators, self.properties = tuple(methods), tuple(operators), \
             tuple(properties)
         self.info = info
+        # one or two inputs, no parameters: calls take the operators' lean path (see method)
+        lean = not self.defaults and not variadic and len(vjps) <= 2
+        self._lean = self.method() if lean else None
 
     # ---- applying the op ------------------------------------------------------------------
     def __call__(self, *args: Any, **kw: Any) -> "Value":
         """Apply the op to Values (or numbers and arrays, taken as constants): a Value."""
+        lean = self._lean
+        if lean is not None and not kw and len(args) == len(self.vjps) and \
+                isinstance(args[0], Value):
+            return lean(*args)
         inputs, params = self._parse(args, kw)
         values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
         return _apply(self, values, params)
 
     def of(self, *args: Any, **kw: Any) -> Any:
         """Apply the op to data of either kind, as VJPs do: raw data in (floats, arrays) gives raw
-        data out, the first-order path; a Value among the inputs gives a Value in the graph."""
+        data out, the first-order path; a Value among the inputs gives a Value in the graph.
+        (Inside VJPs, pass parameters by keyword: that is the quick way in.)"""
+        if len(args) == len(self.vjps) and not self.variadic:
+            for a in args:
+                if type(a) is not float and type(a) is not ndarray:
+                    break
+            else:  # raw data, in a first-order backward pass: straight to the forward
+                defaults = self.defaults
+                return self.run(args, {**defaults, **kw} if defaults else kw or None)
         inputs, params = self._parse(args, kw)
         if any([isinstance(a, Value) for a in inputs]):
             values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
@@ -139,6 +157,15 @@ class Op:
     def _parse(self, args: tuple, kw: dict) -> tuple:
         """Split a call into the op's inputs and its parameters (positional ones fill the
         parameters in order), every parameter present."""
+        defaults = self.defaults
+        if len(args) == len(self.vjps) and not self.variadic:  # the usual call: keywords only
+            if defaults is None and not kw:
+                return args, None
+            if defaults is not None:
+                params = {**defaults, **kw}
+                if len(params) == len(defaults) and all(
+                        [params[name] is not REQUIRED for name in self._required]):
+                    return args, params
         if self.variadic:
             if not args:
                 raise TypeError(f"{self.name}: expects a sequence of inputs")
@@ -148,32 +175,33 @@ class Op:
             if len(args) < n:
                 raise TypeError(f"{self.name}: takes {n} input(s), got {len(args)}")
             inputs, extra = args[:n], args[n:]
-        defaults = self.defaults
         if not defaults:
             if extra or kw:
                 raise TypeError(f"{self.name}: takes {len(inputs)} input(s) and no parameters; "
                                 f"got {len(extra)} more argument(s) and {sorted(kw)}")
             return inputs, None
-        names = list(defaults)
-        if self.varargs and extra:
-            gathered = extra[0] if len(extra) == 1 and not isinstance(extra[0], (int, np.integer)) \
-                else extra
-            extra = (tuple(gathered) if isinstance(gathered, list) else gathered,)
-        if len(extra) > len(names):
-            raise TypeError(f"{self.name}: takes parameters {names}; got {len(extra)} positional "
-                            "arguments after the inputs")
-        params = dict(defaults)
-        for name, value in zip(names, extra):
-            if name in kw:
-                raise TypeError(f"{self.name}: got two values for parameter {name!r}")
-            params[name] = value
-        for name, value in kw.items():
-            if name not in params:
-                raise TypeError(f"{self.name}: unexpected parameter {name!r} (it takes {names})")
-            params[name] = value
-        missing = [name for name, value in params.items() if value is REQUIRED]
-        if missing:
-            raise TypeError(f"{self.name}: missing parameter(s) {missing}")
+        if not extra:
+            params = {**defaults, **kw}
+        else:
+            names = list(defaults)
+            if self.varargs:
+                gathered = extra[0] if len(extra) == 1 and \
+                    not isinstance(extra[0], (int, np.integer)) else extra
+                extra = (tuple(gathered) if isinstance(gathered, list) else gathered,)
+            if len(extra) > len(names):
+                raise TypeError(f"{self.name}: takes parameters {names}; got {len(extra)} "
+                                "positional arguments after the inputs")
+            positional = dict(zip(names, extra))
+            if not kw.keys().isdisjoint(positional):
+                raise TypeError(f"{self.name}: got two values for parameter(s) "
+                                f"{sorted(kw.keys() & positional.keys())}")
+            params = {**defaults, **positional, **kw}
+        if len(params) != len(defaults):
+            raise TypeError(f"{self.name}: unexpected parameter(s) {sorted(params.keys() - defaults.keys())}"
+                            f" (it takes {list(defaults)})")
+        for name in self._required:
+            if params[name] is REQUIRED:
+                raise TypeError(f"{self.name}: missing parameter {name!r}")
         return inputs, params
 
     # ---- as a Value method ----------------------------------------------------------------
@@ -185,7 +213,9 @@ class Op:
         op, name = self, self.name
         if self.defaults or self.variadic or len(self.vjps) > 2:
             def general(x: Value, *args: Any, **kw: Any) -> Value:
-                return op(x, *args, **kw)
+                inputs, params = op._parse((x, *args), kw)
+                return _apply(op, tuple([a if isinstance(a, Value) else constant(a, name)
+                                         for a in inputs]), params)
             general.__name__ = general.__qualname__ = name
             return general
         forward, scalar = self.forward, self.scalar
@@ -218,7 +248,8 @@ class Op:
             da, db = a.data, b.data
             try:
                 if not scalar:  # array-only: floats become 0-d arrays
-                    out = forward(np.asarray(da), np.asarray(db))
+                    out = forward(np.asarray(da) if type(da) is float else da,
+                                  np.asarray(db) if type(db) is float else db)
                 elif type(da) is float and type(db) is float:
                     out = scalar(da, db)
                 else:
@@ -244,8 +275,13 @@ def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
     out = op.run([v.data for v in inputs], params)
     if not _grad_enabled:
         return _node(out, op, inputs[0], None, None, False, False)
-    rg = any([v.requires_grad for v in inputs])
-    recorded = rg or any([v._fn is not None for v in inputs])
+    rg = recorded = False
+    for v in inputs:
+        if v.requires_grad:
+            rg = recorded = True
+            break
+        if v._fn is not None:
+            recorded = True
     return _node(out, op, inputs[0], inputs[1] if len(inputs) > 1 else None, params,
                  rg and op.differentiable, recorded, inputs[2:])
 
@@ -574,7 +610,7 @@ def _fit_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
             grad = grad.sum(axis=axes, keepdims=True)
     try:
         if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
-            grad = grad.reshape(shape) if grad.size == int(np.prod(shape)) else \
+            grad = grad.reshape(shape) if grad.size == math.prod(shape) else \
                 np.broadcast_to(grad, shape)
     except ValueError:
         raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
@@ -652,9 +688,10 @@ def _propagate(node: Value) -> None:
         return
     inputs = node._prev
     datas = [v.data for v in inputs]
+    kw = node._kw
     for i, v in enumerate(inputs):
         if v.requires_grad:
-            _accumulate(v, _call_vjp(fn, i, g, out, datas, node._kw), fn, i)
+            _accumulate(v, _call_vjp(fn, i, g, out, datas, kw), fn, i)
 
 
 def _call_vjp(fn: Op, i: int, g: Any, out: Any, inputs: Sequence[Any], kw: Optional[dict]) -> Any:
@@ -702,9 +739,9 @@ def _toposort(roots: Sequence[Value], clear: bool) -> list:
     With `clear`, it sets the grad of each node it lists to None, so that backward() can
     accumulate this call's gradient there from zero (leaves keep theirs: they accumulate)."""
     order: list = []
-    visited: set = set()
+    visited: set = set()  # of nodes: a Value hashes by identity, as fast as a set can be
     for root in roots:
-        if root._fn is None or id(root) in visited:
+        if root._fn is None or root in visited:
             continue
         stack = [(root, False)]
         while stack:
@@ -712,14 +749,14 @@ def _toposort(roots: Sequence[Value], clear: bool) -> list:
             if expanded:
                 order.append(node)
                 continue
-            if id(node) in visited:
+            if node in visited:
                 continue
-            visited.add(id(node))
+            visited.add(node)
             if clear:
                 node.grad = None
             stack.append((node, True))
             for child in (node._a, node._b, *node._rest):
-                if child is not None and child._fn is not None and id(child) not in visited:
+                if child is not None and child._fn is not None and child not in visited:
                     stack.append((child, False))
     return order
 

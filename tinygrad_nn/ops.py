@@ -273,7 +273,7 @@ def _matmul(a: Any, b: Any) -> Any:
 def _swap_last(x: Any) -> Any:
     """A (batch of) matrices transposed."""
     n = x.ndim
-    return transpose.of(x, (*range(n - 2), n - 1, n - 2))
+    return transpose.of(x, axes=(*range(n - 2), n - 1, n - 2))
 
 
 def _as_matrices(g: Any, a: Any, b: Any) -> tuple:
@@ -295,7 +295,7 @@ def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim == 2 and b.ndim == 2:
-        return matmul.of(a.T, g)
+        return matmul.of(a.T, g)  # np.dot, even for an inner axis of length 1 (batch 1)
     g2, a2, _ = _as_matrices(g, a, b)
     gb = _swap_last(a2) @ g2
     return gb[..., 0] if b.ndim == 1 else gb
@@ -340,7 +340,7 @@ def _kept(x: Any, axis: Any) -> tuple:
 
 def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Bring a reduction's output gradient back to the rank of its input, ready to broadcast."""
-    if type(_raw(x)) is float or keepdims or axis is None:
+    if keepdims or axis is None or type(_raw(x)) is float:
         return g
     return g.reshape(_kept(x, axis))
 
@@ -485,7 +485,7 @@ def _inverse(axes: Any, ndim: int) -> Any:
 
 transpose: Op = Op("transpose",
                lambda x, *, axes: np.transpose(x, axes),
-               lambda g, out, x, *, axes: transpose.of(g, _inverse(axes, np.ndim(_raw(x)))),
+               lambda g, out, x, *, axes: transpose.of(g, axes=_inverse(axes, np.ndim(_raw(x)))),
                scalar=False, defaults={"axes": None}, varargs=True, methods=("transpose",),
                properties=("T",), info=OpInfo("transpose"))
 
@@ -513,7 +513,7 @@ def _getitem(x: Any, *, key: Any) -> Any:
 
 
 getitem = Op("[]", _getitem,
-             lambda g, out, x, *, key: scatter_add.of(g, key, np.shape(x)),
+             lambda g, out, x, *, key: scatter_add.of(g, key=key, shape=np.shape(x)),
              scalar=False, defaults={"key": REQUIRED}, operators=("__getitem__",),
              info=OpInfo("key", min_dims=1))
 
@@ -530,7 +530,7 @@ def _scatter_add(g: Any, *, key: Any, shape: tuple) -> Any:
 
 # The adjoint of indexing: zeros of `shape` with `g` added at `key` (repeated indices add up).
 scatter_add: Op = Op("scatter_add", _scatter_add,
-                 lambda g, out, x, *, key, shape: getitem.of(g, key),
+                 lambda g, out, x, *, key, shape: getitem.of(g, key=key),
                  scalar=False, defaults={"key": REQUIRED, "shape": REQUIRED},
                  info=OpInfo("scatter", min_dims=1))
 
