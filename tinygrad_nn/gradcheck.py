@@ -160,8 +160,8 @@ class _Model:
 
     def restore(self, grads: list) -> None:
         """Put back the parameters' data and gradients as they were before the check."""
-        for p, data, grad in zip(self.params, self.point, grads):
-            p.data, p.grad = data, grad
+        for p, data, g in zip(self.params, self.point, grads):
+            p.data, p.grad = data, g
 
 
 class _ModelGradient(_Model):

@@ -11,9 +11,11 @@
   `broadcastable_shapes`, `arrays`, `values` and `scalars` (Values).
 - The engine's ops described for testing: `Domain` (where an input is safe for finite
   differences), `OpSpec` (an op with its operands, keyword arguments, domains and kinks) and the
-  table `OPS`, one entry per op of `tinygrad_nn.ops`.
+  table `OPS`, one entry per op of `tinygrad_nn.ops`, derived from each op's definition (its
+  `OpInfo`; `OPERANDS` says how each kind of op draws its other operands; `spec_of` makes the
+  OpSpec of an op of yours that has an `OpInfo`).
 - `expressions`: random graphs of those ops, with inputs at which every op is smooth.
-- `assert_grads_match`: `gradcheck` as a pytest assertion.
+- `assert_grads_match`: `gradcheck` as a pytest assertion (``order=2``: `gradgradcheck`).
 - A hypothesis profile, registered (not loaded) as ``"tinygrad_nn"``:
   ``settings.load_profile("tinygrad_nn")`` in your conftest.py.
 
@@ -25,7 +27,6 @@ points where it has no derivative (relu and abs at 0, clip at its bounds, ties o
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
