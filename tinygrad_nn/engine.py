@@ -197,8 +197,9 @@ class Op:
                                 f"{sorted(kw.keys() & positional.keys())}")
             params = {**defaults, **positional, **kw}
         if len(params) != len(defaults):
-            raise TypeError(f"{self.name}: unexpected parameter(s) {sorted(params.keys() - defaults.keys())}"
-                            f" (it takes {list(defaults)})")
+            unknown = sorted(params.keys() - defaults.keys())
+            raise TypeError(f"{self.name}: unexpected parameter(s) {unknown} (it takes "
+                            f"{list(defaults)})")
         for name in self._required:
             if params[name] is REQUIRED:
                 raise TypeError(f"{self.name}: missing parameter {name!r}")
