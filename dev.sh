@@ -2,7 +2,8 @@
 # One entry point for newcomers and CI. Each command sets itself up (idempotently) and says what it does:
 #   ./dev.sh demo    build a graph, backprop, print gradients (python -m tinygrad_nn demo)
 #   ./dev.sh test    run the whole test suite (extra arguments go to pytest)
-#   ./dev.sh bench   run the benchmarks against the peers (installs micrograd)
+#   ./dev.sh bench   run the benchmarks against the peers (installs micrograd, HIPS autograd and
+#                    PyTorch's CPU build)
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
@@ -50,6 +51,22 @@ ensure_package() {
     touch "$stamp"
 }
 
+# PyTorch 2.13.0, CPU build: the benchmarks' main peer. Not in the bench extra: from PyPI an
+# unpinned (or even a pinned) torch is a multi-GB CUDA build. As .ci/run: the wheel on this
+# machine's disk if there is one, else PyTorch's CPU index; never PyPI's CUDA build.
+TORCH=2.13.0
+ensure_torch() {
+    if "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('torch').split('+')[0] != '$TORCH')" 2>/dev/null; then
+        say "torch $TORCH already installed in $VENV"; return
+    fi
+    local from=(--index-url https://download.pytorch.org/whl/cpu) where="download.pytorch.org"
+    if ls /opt/wheels/torch-$TORCH+cpu-*.whl >/dev/null 2>&1; then from=(); where="/opt/wheels"; fi
+    say "installing torch $TORCH (CPU) from $where, the benchmarks' main peer"
+    if ! "$PY" -m pip install -q "torch==$TORCH" ${from[@]+"${from[@]}"}; then
+        say "note: torch $TORCH could not be installed; the benchmarks will report PyTorch as skipped"
+    fi
+}
+
 case "${1:-}" in
     demo)
         shift; ensure_dot; ensure_venv; ensure_package test
@@ -60,7 +77,7 @@ case "${1:-}" in
         say "running: python -m pytest (hypothesis profile: ${HYPOTHESIS_PROFILE:-dev}) $*"
         exec "$PY" -m pytest "$@" ;;
     bench)
-        shift; ensure_venv; ensure_package test,bench
+        shift; ensure_venv; ensure_package test,bench; ensure_torch
         say "running: python -m benchmarks $*"
         exec "$PY" -m benchmarks "$@" ;;
     *)

@@ -5,10 +5,14 @@ installed is skipped; CI installs them all."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+
 import numpy as np
 import pytest
 
-from benchmarks import accuracy, scalar, tensor
+from benchmarks import accuracy, before_after, higher_order, scalar, tensor
 
 # float32 engines differ in summation order; autograd also mixes float64 into its float32 backward
 RTOL = {"float32": 1e-4, "float64": 1e-10}
@@ -56,3 +60,27 @@ def test_accuracy_race_starts_from_the_same_loss_in_both_engines():
     first = accuracy.orders(len(data[0]))()[:accuracy.BATCH]
     losses = [accuracy.ENGINES[engine](data, first)[2] for engine in ("tinygrad_nn", "torch")]
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", higher_order.DTYPES)
+@pytest.mark.parametrize("peer", ["torch", "autograd"])
+def test_higher_order_gradient_and_hvp_match_each_peer(peer: str, dtype: str):
+    pytest.importorskip(peer)
+    ours = higher_order.results_of(higher_order.ENGINES["tinygrad_nn"](dtype), dtype)
+    theirs = higher_order.results_of(higher_order.ENGINES[peer](dtype), dtype)
+    for name in ("gradient", "hvp"):
+        assert higher_order.disagreement(ours[name], theirs[name]) <= higher_order.RTOL[dtype]
+
+
+def test_before_after_worker_imports_the_tree_it_is_given(tmp_path):
+    """The before/after comparison must time the tree it names, not whatever is installed."""
+    tree = tmp_path / "tree"
+    shutil.copytree(os.path.join(before_after.HARNESS, "tinygrad_nn"), tree / "tinygrad_nn")
+    args = argparse.Namespace(steps={"overhead": 0}, number=10, repeats=1, clock="cpu")
+    box = before_after.sandbox(str(tree))
+    try:
+        result = before_after.run_worker(box, str(tree), "overhead", "tinygrad_nn", args)
+    finally:
+        shutil.rmtree(box)
+    assert result["tinygrad_nn"].startswith(os.path.realpath(tree) + os.sep)
+    assert all(len(s) == 1 for s in result["samples"].values())

@@ -141,11 +141,17 @@ class Op:
         for an array-only op), errors name the op and its inputs, and floats in give a float out,
         arrays an ndarray."""
         scalar = self.scalar
-        if not scalar:
+        if scalar is self.forward:  # +, -, *: one function takes floats and arrays alike
+            fn = scalar
+        elif not scalar:
             datas = [np.asarray(d) if type(d) is float else d for d in datas]
             fn = self.forward
         else:
-            fn = scalar if all([type(d) is float for d in datas]) else self.forward
+            fn = scalar  # floats only: the scalar implementation (a loop: no list, no all())
+            for d in datas:
+                if type(d) is not float:
+                    fn = self.forward
+                    break
         try:
             out = fn(*datas, **params) if params else fn(*datas)
         except Exception as e:
@@ -241,6 +247,8 @@ class Op:
             unary.__name__ = unary.__qualname__ = name
             return unary
 
+        differentiable, both = self.differentiable, scalar is forward
+
         def binary(x: Value, other: Any) -> Value:
             if not isinstance(other, Value):
                 other = _number(other) if type(other) is float or type(other) is int else \
@@ -248,7 +256,9 @@ class Op:
             a, b = (other, x) if reflected else (x, other)
             da, db = a.data, b.data
             try:
-                if not scalar:  # array-only: floats become 0-d arrays
+                if both:  # +, -, *: operator.add & co. take floats and arrays alike
+                    out = forward(da, db)
+                elif not scalar:  # array-only: floats become 0-d arrays
                     out = forward(np.asarray(da) if type(da) is float else da,
                                   np.asarray(db) if type(db) is float else db)
                 elif type(da) is float and type(db) is float:
@@ -261,9 +271,9 @@ class Op:
                 out = _normalize(out, [da, db])
             if not _grad_enabled:
                 return _node(out, op, a, b, None, False, False)
-            rg = a.requires_grad or b.requires_grad
-            return _node(out, op, a, b, None, rg and op.differentiable,
-                         rg or a._fn is not None or b._fn is not None)
+            if a.requires_grad or b.requires_grad:
+                return _node(out, op, a, b, None, differentiable, True)
+            return _node(out, op, a, b, None, False, a._fn is not None or b._fn is not None)
         binary.__name__ = binary.__qualname__ = name
         return binary
 

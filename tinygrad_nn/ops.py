@@ -449,7 +449,7 @@ softmax = Op("softmax", lambda x, *, axis: np.exp(_log_softmax(x, axis=axis)),
 
 def _rows(z: Any) -> int:
     """How many rows of classes (on the last axis) `z` holds."""
-    return int(np.size(_raw(z)) // np.shape(z)[-1])
+    return z.size // z.shape[-1]  # Value and ndarray alike: attributes, not np.size/np.shape
 
 
 def _softmax_cross_entropy(z: Any, y: Any) -> Any:
