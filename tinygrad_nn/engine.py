@@ -240,10 +240,9 @@ class Op:
                     raise _explain(name, [d], e) from None
                 if type(out) is not float and type(out) is not ndarray:
                     out = _normalize(out, [d])
-                if not _grad_enabled:
-                    return _node(out, op, x, None, None, False, False)
-                rg = x.requires_grad
-                return _node(out, op, x, None, None, rg and differentiable, rg or x._fn is not None)
+                if _grad_enabled and x.requires_grad:
+                    return _node(out, op, x, None, None, differentiable, True, ())
+                return _node(out, op, x, None, None, False, _grad_enabled and x._fn is not None, ())
             unary.__name__ = unary.__qualname__ = name
             return unary
 
@@ -269,11 +268,10 @@ class Op:
                 raise _explain(name, [da, db], e) from None
             if type(out) is not float and type(out) is not ndarray:
                 out = _normalize(out, [da, db])
-            if not _grad_enabled:
-                return _node(out, op, a, b, None, False, False)
-            if a.requires_grad or b.requires_grad:
-                return _node(out, op, a, b, None, differentiable, True)
-            return _node(out, op, a, b, None, False, a._fn is not None or b._fn is not None)
+            if _grad_enabled and (a.requires_grad or b.requires_grad):
+                return _node(out, op, a, b, None, differentiable, True, ())
+            return _node(out, op, a, b, None, False,
+                         _grad_enabled and (a._fn is not None or b._fn is not None), ())
         binary.__name__ = binary.__qualname__ = name
         return binary
 
