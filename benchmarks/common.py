@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
 
@@ -41,6 +41,28 @@ def run_in_subprocess(module: str, *args: str, timeout: float = 1800) -> Dict[st
     if proc.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def take_turns(module: str, engines: Iterable[str], rounds: int,
+               *args: str) -> Iterator[Tuple[int, str, Dict[str, Any]]]:
+    """(round, engine, its JSON result) for every engine `rounds` times, taking turns, a fresh
+    process each (`run_in_subprocess` of ``module --engine ENGINE args...``): a slow spell of a
+    shared machine then hits every engine alike. An engine that is not installed is reported as
+    skipped once and left out."""
+    engines, missing = list(engines), set()
+    for k in range(rounds):
+        for engine in engines:
+            if engine in missing:
+                continue
+            try:
+                run = run_in_subprocess(module, "--engine", engine, *args)
+            except RuntimeError as e:
+                if "No module named" not in str(e):
+                    raise
+                print(f"{engine} not installed: skipped", file=sys.stderr)
+                missing.add(engine)
+                continue
+            yield k, engine, run
 
 
 def machine() -> Dict[str, str]:

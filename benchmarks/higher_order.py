@@ -28,13 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
+from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, write_results
 
 SIZES = [64, 64, 10]
 BATCH = 128
@@ -207,29 +206,17 @@ def run_rounds(rounds: int, repeats: int) -> Dict[str, Any]:
     """Every engine `rounds` times, taking turns, a fresh process each; samples pooled. The
     first round's gradients and HVPs are checked against tinygrad_nn's before going on."""
     runs: Dict[str, Any] = {}
-    missing = set()
-    for k in range(rounds):
-        for engine in ENGINES:
-            if engine in missing:
-                continue
-            try:
-                run = run_in_subprocess("benchmarks.higher_order", "--engine", engine,
-                                        "--repeats", str(repeats))
-            except RuntimeError as e:
-                if "No module named" not in str(e):
-                    raise
-                print(f"{engine} not installed: skipped", file=sys.stderr)
-                missing.add(engine)
-                continue
-            if k == 0:
-                check(engine, run, runs.get("tinygrad_nn"))
-            pooled = runs.setdefault(engine, {"engine": engine, "results": {}})["results"]
-            for dtype, r in run["results"].items():
-                entry = pooled.setdefault(dtype, {"samples": {}, "dtypes": r["dtypes"],
-                                                  "check": r["check"],
-                                                  "disagreement": r.get("disagreement", {})})
-                for name, s in r["samples"].items():
-                    entry["samples"].setdefault(name, []).extend(s)
+    for k, engine, run in take_turns("benchmarks.higher_order", ENGINES, rounds,
+                                     "--repeats", str(repeats)):
+        if k == 0:
+            check(engine, run, runs.get("tinygrad_nn"))
+        pooled = runs.setdefault(engine, {"engine": engine, "results": {}})["results"]
+        for dtype, r in run["results"].items():
+            entry = pooled.setdefault(dtype, {"samples": {}, "dtypes": r["dtypes"],
+                                              "check": r["check"],
+                                              "disagreement": r.get("disagreement", {})})
+            for name, s in r["samples"].items():
+                entry["samples"].setdefault(name, []).extend(s)
     for run in runs.values():
         for r in run["results"].values():
             r["times"] = {name: summarize(s) for name, s in r.pop("samples").items()}

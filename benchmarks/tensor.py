@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from benchmarks.common import fmt_seconds, markdown_table, run_in_subprocess, summarize, write_results
+from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, write_results
 
 SIZES = [784, 128, 64, 10]
 BATCHES = [1, 32, 128]
@@ -196,22 +196,10 @@ def run_rounds(rounds: int, steps: int) -> Dict[str, Any]:
     """Run every engine `rounds` times, taking turns (a fresh process each time), and pool each
     engine's samples: a slow spell of a shared machine then hits every engine alike."""
     runs: Dict[str, Any] = {}
-    missing = set()
-    for _ in range(rounds):
-        for engine in ENGINES:
-            if engine in missing:
-                continue
-            try:
-                run = run_in_subprocess("benchmarks.tensor", "--engine", engine, "--steps", str(steps))
-            except RuntimeError as e:
-                if "No module named" not in str(e):
-                    raise
-                print(f"{engine} not installed: skipped")
-                missing.add(engine)
-                continue
-            pooled = runs.setdefault(engine, {"engine": engine, "results": {}})["results"]
-            for key, r in run["results"].items():
-                pooled.setdefault(key, {"first_loss": r["first_loss"], "samples": []})["samples"] += r["samples"]
+    for _, engine, run in take_turns("benchmarks.tensor", ENGINES, rounds, "--steps", str(steps)):
+        pooled = runs.setdefault(engine, {"engine": engine, "results": {}})["results"]
+        for key, r in run["results"].items():
+            pooled.setdefault(key, {"first_loss": r["first_loss"], "samples": []})["samples"] += r["samples"]
     for run in runs.values():
         for key, r in run["results"].items():
             run["results"][key] = {"first_loss": r["first_loss"], **summarize(r.pop("samples"))}
