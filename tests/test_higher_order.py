@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinygrad_nn as tg
@@ -314,3 +314,28 @@ def test_a_graph_whose_grads_are_values_is_drawn_and_printed():
     for color_by in ("kind", "grad"):
         assert "grad" in tg.draw_dot(y, color_by=color_by).source
     assert "grad=[" in repr(x)
+
+
+@given(data=st.data())
+def test_the_transforms_agree_with_each_other_on_random_graphs(data):
+    """jvp = J t, vjp = u J, hvp = H v, H symmetric, on random graphs of one input."""
+    expr = data.draw(expressions(depth=2, width=1, max_size=8,
+                                 input_shapes=st.just((3,))), label="expression")
+    assume(len(expr.inputs) == 1)
+    x = expr.inputs[0]
+
+    def f(v):
+        return expr(v)[0].reshape(-1)
+    out = f(Value(x)).data
+    J = func.jacobian(f)(x).reshape(out.size, x.size)
+    rng = np.random.default_rng(0)
+    t, u = rng.normal(size=x.shape), rng.normal(size=out.shape)
+    np.testing.assert_allclose(func.jvp(f, (x,), (t,))[1], J @ t.ravel(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(func.vjp(f, x)[1](u)[0].ravel(), u @ J, rtol=1e-9, atol=1e-9)
+
+    def scalar(v):
+        return (f(v) * u).sum()
+    H = func.hessian(scalar)(x).reshape(x.size, x.size)
+    np.testing.assert_allclose(H, H.T, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(func.hvp(scalar, x, t)[1].ravel(), H @ t.ravel(), rtol=1e-9,
+                               atol=1e-9)
