@@ -728,7 +728,8 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
     try:
         g = _fit(g, v.data)
     except ShapeError as e:
-        raise ShapeError(f"{getattr(op, 'name', 'backward')}: the VJP for input {i} gave {e}") from None
+        who = op.name if op is not None else "backward"
+        raise ShapeError(f"{who}: the VJP for input {i} gave {e}") from None
     old = v.grad
     if old is None:
         v.grad = g if v._fn is not None else _copy(g)  # a leaf must not alias a gradient given to it
@@ -909,7 +910,8 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
             result.append(None)
         else:
             g = entry[1]
-            result.append(g if isinstance(g, Value) else _leaf(g, requires_grad=False))
+            # a copy: the array may be a seed or a VJP's result shared with other nodes
+            result.append(g if isinstance(g, Value) else _leaf(_copy(g), requires_grad=False))
     return tuple(result)
 
 
