@@ -119,6 +119,10 @@ def test_grad_of_unused_inputs_raises_unless_allowed():
     with pytest.raises(BackwardError, match="do not depend on input 1"):
         tg.grad(x * x, [x, y])
     assert tg.grad(x * x, [x, y], allow_unused=True)[1] is None
+    w = Value(np.ones((2, 3)), dtype=np.float32)
+    gx, gw = tg.grad(x * x, [x, w], materialize_grads=True)  # zeros of the input's kind
+    assert gx.data == 4.0 and gw.data.dtype == np.float32 and not gw.data.any()
+    assert gw.shape == (2, 3) and not gw.requires_grad
     with pytest.raises(BackwardError, match="does not require a gradient"):
         tg.grad(x * x, [Value(1.0, requires_grad=False)])
 

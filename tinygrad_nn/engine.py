@@ -116,8 +116,7 @@ class Op:
                 isinstance(args[0], Value):
             return lean(*args)
         inputs, params = self._parse(args, kw)
-        values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
-        return _apply(self, values, params)
+        return _apply(self, inputs, params)
 
     def of(self, *args: Any, **kw: Any) -> Any:
         """Apply the op to data of either kind, as VJPs do: raw data in (floats, arrays) gives raw
@@ -132,8 +131,7 @@ class Op:
                 return self.run(args, {**defaults, **kw} if defaults else kw or None)
         inputs, params = self._parse(args, kw)
         if any([isinstance(a, Value) for a in inputs]):
-            values = tuple([a if isinstance(a, Value) else constant(a, self.name) for a in inputs])
-            return _apply(self, values, params)
+            return _apply(self, inputs, params)
         return self.run([as_data(a, self.name) for a in inputs], params)
 
     def run(self, datas: Sequence[Any], params: Optional[dict]) -> Any:
@@ -221,8 +219,7 @@ class Op:
         if self.defaults or self.variadic or len(self.vjps) > 2:
             def general(x: Value, *args: Any, **kw: Any) -> Value:
                 inputs, params = op._parse((x, *args), kw)
-                return _apply(op, tuple([a if isinstance(a, Value) else constant(a, name)
-                                         for a in inputs]), params)
+                return _apply(op, inputs, params)
             general.__name__ = general.__qualname__ = name
             return general
         forward, scalar = self.forward, self.scalar
@@ -280,7 +277,9 @@ class Op:
 
 
 def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
-    """`op` on Values: the forward on their data, then the node (see `_node`)."""
+    """`op` on its inputs (numbers and arrays among them become constants): the forward on
+    their data, then the node (see `_node`)."""
+    inputs = tuple([a if isinstance(a, Value) else constant(a, op.name) for a in inputs])
     out = op.run([v.data for v in inputs], params)
     if not _grad_enabled:
         return _node(out, op, inputs[0], None, None, False, False)
@@ -863,7 +862,7 @@ def _graph_vjp(fn: Op, i: int, g: Value, node: Value, inputs: tuple, kw: Optiona
 
 def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[Value]],
          grad_outputs: Any = None, *, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple:
+         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
     """The gradients of `outputs` with respect to `inputs`, as a tuple of Values (one per input),
     with PyTorch's semantics (``torch.autograd.grad``); no ``.grad`` is touched.
 
@@ -875,7 +874,8 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
     - ``create_graph=True``: the gradients are Values with a graph, to differentiate again
       (Hessian-vector products, gradient penalties, meta-learning). Otherwise they are constants.
     - An input the outputs do not depend on raises `BackwardError`, unless ``allow_unused=True``:
-      its gradient is then None.
+      its gradient is then None; with ``materialize_grads=True`` it is a constant zero of the
+      input's shape and dtype (as in PyTorch).
     """
     outs = _as_values(outputs, "outputs")
     ins = _as_values(inputs, "inputs")
@@ -904,10 +904,13 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
     for n, v in enumerate(ins):
         entry = grads.get(id(v))
         if entry is None:
-            if not allow_unused:
+            if materialize_grads:
+                result.append(_leaf(_zeros_like(v.data), requires_grad=False))
+            elif allow_unused:
+                result.append(None)
+            else:
                 raise BackwardError(f"grad: the outputs do not depend on input {n} (shape "
                                     f"{v.shape}); pass allow_unused=True to get None for it")
-            result.append(None)
         else:
             g = entry[1]
             # a copy: the array may be a seed or a VJP's result shared with other nodes

@@ -97,13 +97,7 @@ def _outputs(result: Any, who: str) -> tuple:
 
 def _gradients(outputs: list, inputs: list, seeds: Any, create_graph: bool) -> list:
     """`tinygrad_nn.grad`, with zeros for inputs the outputs do not depend on."""
-    found = _grad(outputs, inputs, seeds, create_graph=create_graph, allow_unused=True)
-    return [_zeros(v) if g is None else g for g, v in zip(found, inputs)]
-
-
-def _zeros(v: Value) -> Value:
-    data = 0.0 if type(v.data) is float else np.zeros(v.shape, v.dtype)
-    return Value(data, requires_grad=False)
+    return list(_grad(outputs, inputs, seeds, create_graph=create_graph, materialize_grads=True))
 
 
 def _finish(x: Any, nested: bool) -> Any:
@@ -119,9 +113,12 @@ def _pick(items: list, argnums: ArgNums) -> Any:
     return items[0] if isinstance(argnums, int) else tuple(items)
 
 
-def _dot(a: Any, b: Any) -> Any:
-    """sum(a * b) for Values or data, a Value when either is one."""
-    return (a * b).sum() if isinstance(a, Value) or isinstance(b, Value) else np.sum(a * b)
+def _inner(gs: list, vs: Sequence[Any]) -> Value:
+    """sum_i <g_i, v_i> for gradients g_i (Values) and directions v_i (data or Values)."""
+    total = (gs[0] * vs[0]).sum()
+    for g, v in zip(gs[1:], vs[1:]):
+        total = total + (g * v).sum()
+    return total
 
 
 def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
@@ -204,16 +201,8 @@ def jvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple:
         args, leaves = _lift_args(ps, tuple(range(len(ps))), "jvp")
         out = _as_value(f(*args), "jvp")
         u = Value(np.zeros(out.shape, out.dtype) if out.shape else 0.0)  # a dummy cotangent
-        transposed = _grad(out, leaves, [u], create_graph=True, allow_unused=True)  # J^T u
-        terms = [_dot(g, t) for g, t in zip(transposed, ts) if g is not None]
-        if not terms:
-            tangent = _zeros(out)
-        else:
-            total = terms[0]
-            for term in terms[1:]:
-                total = total + term
-            tangent = _gradients([total], [u], None, nested)[0] if isinstance(total, Value) \
-                else _zeros(out)
+        transposed = _gradients([out], leaves, [u], True)  # J^T u, linear in u
+        (tangent,) = _gradients([_inner(transposed, ts)], [u], None, nested)
     return _finish(out, nested), _finish(tangent, nested)
 
 
@@ -265,13 +254,6 @@ def hvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple:
         out = _as_value(f(*args), "hvp")
         if out.size != 1:
             raise ShapeError(f"hvp: the function must return one number, got shape {out.shape}")
-        grads = _grad(out, leaves, create_graph=True, allow_unused=True)
-        terms = [_dot(g, v) for g, v in zip(grads, vs) if g is not None]
-        total = terms[0] if terms else None
-        for term in terms[1:]:
-            total = total + term
-        if isinstance(total, Value) and total.requires_grad:
-            products = _gradients([total], leaves, None, nested)
-        else:
-            products = [_zeros(leaf) for leaf in leaves]
+        grads = _gradients([out], leaves, None, True)
+        products = _gradients([_inner(grads, vs)], leaves, None, nested)
     return _finish(out, nested), _finish(tuple(products) if many else products[0], nested)

@@ -174,9 +174,8 @@ class _ModelGradient(_Model):
     def _gradients(self, point: list, create_graph: bool) -> list:
         with enable_grad():
             loss = self._loss(point)
-            found = grad(loss, self.params, create_graph=create_graph, allow_unused=True)
-        return [Value(np.zeros(np.shape(p.data)), requires_grad=False) if g is None else g
-                for g, p in zip(found, self.params)]
+            return list(grad(loss, self.params, create_graph=create_graph,
+                             materialize_grads=True))
 
     def evaluate(self, point: list) -> list:
         return _as_arrays(self._gradients(point, create_graph=False))
@@ -539,10 +538,8 @@ def gradgradcheck(f: Callable[..., Any], *inputs: Any, grad_outputs: Optional[Se
                     xs[i] = Value(xs[i].data)
             result = f(*xs)
             outputs = list(result) if isinstance(result, tuple) else [result]
-            found = grad(outputs, [xs[i] for i in checked], list(vs), create_graph=create_graph,
-                         allow_unused=True)
-        return tuple(Value(np.zeros(np.shape(xs[i].data)), requires_grad=False) if g is None
-                     else g for g, i in zip(found, checked))
+            return grad(outputs, [xs[i] for i in checked], list(vs), create_graph=create_graph,
+                        materialize_grads=True)
 
     names = lambda j: f"input {j}" if j < count else f"grad_output {j - count}"  # noqa: E731
     target = _Function(vjp, [*inputs, *cotangents], who, names,

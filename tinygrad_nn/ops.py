@@ -30,7 +30,7 @@ import numpy as np
 
 from .engine import REQUIRED, Op, Value, fit_to, identity_vjp  # fit_to: an op the engine needs
 from .errors import DomainError, ShapeError
-from .opinfo import FREE, Domain, OpInfo, at_zero
+from .opinfo import FREE, MARGIN, Domain, OpInfo, at_zero
 
 
 def _raw(x: Any) -> Any:
@@ -130,7 +130,7 @@ def _comparison(name: str, compare: Any, dunder: str) -> Op:
 def _apart(datas: list, kw: dict) -> bool:
     """A comparison is constant near inputs that are not close to equal."""
     a, b = datas
-    return bool((np.abs(np.subtract(a, b)) >= 2 * 1e-2).all())
+    return bool((np.abs(np.subtract(a, b)) >= 2 * MARGIN).all())
 
 
 less = _comparison("<", operator.lt, "__lt__")
@@ -379,7 +379,7 @@ def _no_ties(datas: list, kw: dict) -> bool:
     if slices.shape[1] < 2:
         return True
     top_two = np.sort(slices, axis=1)[:, -2:]
-    return bool((top_two[:, 1] - top_two[:, 0] >= 1e-2).all())
+    return bool((top_two[:, 1] - top_two[:, 0] >= MARGIN).all())
 
 
 max = Op("max",
