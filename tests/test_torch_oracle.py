@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from test_ops_values import GROUPS  # noqa: E402  (each group's ops, spelled in torch)
 from tinygrad_nn import Value, func  # noqa: E402  (below the skip: without torch nothing here runs)
 from tinygrad_nn.testing import OPS, Expression, arrays, expressions, floats  # noqa: E402
 
@@ -81,6 +82,7 @@ TORCH = {
     "greater": lambda a, b: (a > b).double(),
     "greater_equal": lambda a, b: (a >= b).double(),
     "equal": lambda a, b: (a == b).double(),
+    "not_equal": lambda a, b: (a != b).double(),
     "sign": lambda t: torch.sign(t).detach(),  # a mask, with no derivative (torch: zeros)
     "matmul": torch.matmul,
     "linear": lambda x, w, b: x @ w.T + b,
@@ -99,6 +101,7 @@ TORCH = {
     "fit_to": lambda t, *, shape, dtype: _fit_to(t, shape),
     "scatter_add": lambda g, *, key, shape: torch.zeros(shape, dtype=g.dtype).index_put(
         (torch.as_tensor(key),), g, accumulate=True),
+    **{name: spelling for group in GROUPS for name, spelling in group.torch_spellings(torch, F).items()},
 }
 
 

@@ -163,7 +163,7 @@ class OpSpec:
     """
 
     name: str
-    op: Op
+    op: Union[Op, ops.Composite]
     operands: Callable[[Shape], SearchStrategy[tuple]] = _unary
     domains: tuple = (FREE,)
     kinks: Callable[[dict], tuple] = field(default=lambda kw: ())
@@ -380,7 +380,7 @@ OPERANDS: dict[str, Callable[[Shape], SearchStrategy[tuple]]] = {
 }
 
 
-def spec_of(name: str, op: Op, **changes: Any) -> OpSpec:
+def spec_of(name: str, op: Union[Op, ops.Composite], **changes: Any) -> OpSpec:
     """The OpSpec of an op, from its definition's `OpInfo` (a unary, smooth op without one)."""
     info = op.info if isinstance(op.info, OpInfo) else OpInfo()
     if info.operands not in OPERANDS:
@@ -403,7 +403,7 @@ _VARIANTS = {
 }
 
 OPS: dict[str, OpSpec] = {
-    **{name: spec_of(name, op, **_VARIANTS.get(name, {})) for name, op in ops.ALL.items()},
+    **{name: spec_of(name, op, **_VARIANTS.get(name, {})) for name, op in ops.UNIQUE.items()},
     # x ** n for a whole number n: any base, the power rule at n = 0 and 1 included
     "pow_const": OpSpec("pow_const", ops.pow, _keywords(exponent=st.integers(0, 3)),
                         call=lambda x, *, exponent: x ** float(exponent)),
