@@ -23,6 +23,7 @@ import pytest
 
 import test_ops_activations
 import test_ops_indexing
+import test_ops_joins
 import test_ops_linalg
 import test_ops_math
 import test_ops_reductions
@@ -33,7 +34,7 @@ from opcase import (BIAS, COND, POSITIVE, ROW, WEIGHTS, X, Y, OpCase, assert_by_
 from tinygrad_nn import Op, Value, ops
 
 GROUPS = (test_ops_math, test_ops_activations, test_ops_reductions, test_ops_shape,
-          test_ops_indexing, test_ops_linalg)
+          test_ops_joins, test_ops_indexing, test_ops_linalg)
 
 LN2, LN3, LN4 = math.log(2), math.log(3), math.log(4)
 

@@ -26,17 +26,18 @@ from typing import Any, Union
 
 from ..engine import REQUIRED, Op, Value
 from ._support import Composite, composite
-from . import comparisons, elementwise, activations, reductions, shape, indexing, linalg
+from . import comparisons, elementwise, activations, reductions, shape, joins, indexing, linalg
 from .comparisons import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .activations import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .shape import *  # noqa: F403
+from .joins import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 
 # ---- the table: every op of the modules above, and how it appears on Value ---------------------
-GROUPS = (comparisons, elementwise, activations, reductions, shape, indexing, linalg)
+GROUPS = (comparisons, elementwise, activations, reductions, shape, joins, indexing, linalg)
 AnyOp = Union[Op, Composite]
 ALL: dict[str, AnyOp] = {}  # public name -> op; an op may have several names (cat, concatenate)
 GROUP: dict[str, Any] = {}  # public name -> the module that defines it
