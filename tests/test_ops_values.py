@@ -100,7 +100,7 @@ REFERENCES = [
     OpCase("sign", tg.sign, np.sign, (X,), elementwise=True),
     OpCase("fit_to", lambda a: tg.fit_to(a, (1, 3), a.dtype),
            lambda a: np.sum(a, axis=0, keepdims=True), (X,)),
-    OpCase("scatter_add", lambda a: tg.scatter_add(a, np.array([2, 0, 2]), (4, 3)),
+    OpCase("add_at", lambda a: tg.add_at(a, np.array([2, 0, 2]), (4, 3)),
            lambda a: np.array([a[1], np.zeros(3), a[0] + a[2], np.zeros(3)]), (np.vstack([X, ROW]),)),
 ] + [row for group in GROUPS for row in group.REFERENCES]
 CASE_IDS = [case.op for case in REFERENCES]

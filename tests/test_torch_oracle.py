@@ -99,7 +99,7 @@ TORCH = {
     "concatenate": lambda *ts, axis: torch.cat(ts, dim=axis),
     "stack": lambda *ts, axis: torch.stack(ts, dim=axis),
     "fit_to": lambda t, *, shape, dtype: _fit_to(t, shape),
-    "scatter_add": lambda g, *, key, shape: torch.zeros(shape, dtype=g.dtype).index_put(
+    "add_at": lambda g, *, key, shape: torch.zeros(shape, dtype=g.dtype).index_put(
         (torch.as_tensor(key),), g, accumulate=True),
     **{name: spelling for group in GROUPS for name, spelling in group.torch_spellings(torch, F).items()},
 }

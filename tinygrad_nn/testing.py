@@ -333,7 +333,7 @@ def _clip_bounds(shape: Shape) -> SearchStrategy[tuple]:
 
 
 def _scatter_target(shape: Shape) -> SearchStrategy[tuple]:
-    """For scatter_add of g (shape (n, ...)): indices into a first axis of length m (repeats
+    """For add_at of g (shape (n, ...)): indices into a first axis of length m (repeats
     included) and the target shape (m, ...)."""
     def target(m: int) -> SearchStrategy[tuple]:
         key = st.lists(st.integers(-m, m - 1), min_size=shape[0], max_size=shape[0])

@@ -37,12 +37,12 @@ def _getitem(x: Any, *, key: Any) -> Any:
 
 
 getitem = Op("[]", _getitem,
-             lambda g, out, x, *, key: scatter_add.of(g, key=key, shape=np.shape(x)),
+             lambda g, out, x, *, key: add_at.of(g, key=key, shape=np.shape(x)),
              scalar=False, defaults={"key": REQUIRED}, operators=("__getitem__",),
              info=OpInfo("key", min_dims=1))
 
 
-def _scatter_add(g: Any, *, key: Any, shape: tuple) -> Any:
+def _add_at(g: Any, *, key: Any, shape: tuple) -> Any:
     grad = np.zeros(shape, g.dtype)
     key = _index(key)
     if _is_basic(key):
@@ -53,7 +53,7 @@ def _scatter_add(g: Any, *, key: Any, shape: tuple) -> Any:
 
 
 # The adjoint of indexing: zeros of `shape` with `g` added at `key` (repeated indices add up).
-scatter_add: Op = Op("scatter_add", _scatter_add,
+add_at: Op = Op("add_at", _add_at,
                  lambda g, out, x, *, key, shape: getitem.of(g, key=key),
                  scalar=False, defaults={"key": REQUIRED, "shape": REQUIRED},
                  info=OpInfo("scatter", min_dims=1))
