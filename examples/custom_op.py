@@ -3,7 +3,7 @@
 An `Op` computes on raw data (Python floats or numpy arrays). Each VJP receives `g`, the gradient
 of the final result with respect to the op's output, the output itself and the inputs, and
 returns the gradient with respect to its input. Every built-in op of tinygrad_nn is defined
-this way (see tinygrad_nn/ops.py).
+this way (see the modules of tinygrad_nn/ops/).
 
 Write the VJP with operators and with other ops through ``op.of(...)`` (raw data in gives raw
 data out; a Value in gives a Value): the same formula then serves a first-order backward pass

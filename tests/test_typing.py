@@ -68,7 +68,12 @@ def test_value_declarations_are_current():
 
 def test_ops_all_is_current():
     assert ops.generated(ops.OPS_FILE) == ops.exported(), \
-        f"the __all__ of tinygrad_nn/ops.py is stale: {REFRESH}"
+        f"the __all__ of tinygrad_nn/ops/__init__.py is stale: {REFRESH}"
+
+
+def test_readme_op_list_is_current():
+    assert ops.generated(ops.README) == ops.oplist(), \
+        f"the list of ops in README.md is stale: {REFRESH}"
 
 
 def _declared() -> dict[str, Any]:
