@@ -385,3 +385,50 @@ def test_micrograd_demo_training_loop_runs_unchanged():
         for p in params:
             p.data -= 0.5 * p.grad
     assert isinstance(first.data, float) and loss().data < first.data
+
+
+# ---- == and !=, truth, and PyTorch's parameter names ---------------------------------------------
+def test_equality_compares_elementwise_and_hashing_stays_by_identity():
+    x = Value(np.array([1.0, 2.0, 3.0]))
+    same = Value(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal((x == np.array([1.0, 0.0, 3.0])).data, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal((x != 2).data, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal((x == same).data, [1.0, 1.0, 1.0])
+    assert (x == same)._op == "equal" and not (x == same).requires_grad  # a mask: no gradient
+    # two equal Values are still two nodes: sets and dicts go by identity
+    assert len({x, same}) == 2 and {x: 1}.get(same) is None and {x: 1}[x] == 1
+    # None and strings are not numbers: Python's answer, not an error
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert (x == "x") is False and x in [None, x]
+    with pytest.raises(UnsupportedTypeError, match="<"):
+        x < "x"  # noqa: B015  (ordering has no such fallback)
+
+
+def test_truth_of_one_element_values_and_ambiguity_of_larger_ones():
+    assert bool(Value(np.array([[2.0]]))) and not bool(Value(0.0))
+    with pytest.raises(ValueError, match=r"shape \(2,\) is ambiguous"):
+        bool(Value(np.array([1.0, 1.0])))
+    x = Value(3.0)
+    assert (x > 2) and not (x > 4)  # a scalar comparison reads as a Python condition
+
+
+def test_where_takes_a_mask_value_a_boolean_array_or_a_bool():
+    a, b = Value(np.array([1.0, 2.0, 3.0])), Value(np.array([10.0, 20.0, 30.0]))
+    for cond in (a > 1.5, np.array([False, True, True]), [0.0, 1.0, 1.0]):
+        out = tn.where(cond, a, b)
+        np.testing.assert_array_equal(out.data, [10.0, 2.0, 3.0])
+    out = tn.where(True, a, b)
+    out.backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(a.grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, 0.0])
+
+
+def test_torch_parameter_names_are_accepted_for_numpys():
+    x = Value(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(x.sum(dim=1, keepdim=True).data, [[3.0], [12.0]])
+    np.testing.assert_array_equal(tn.mean(x, dim=0).data, [1.5, 2.5, 3.5])
+    np.testing.assert_allclose(x.softmax(dim=0).data, x.softmax(axis=0).data)
+    with pytest.raises(TypeError, match="sum: got both 'dim' and 'axis'"):
+        x.sum(dim=1, axis=0)
+    with pytest.raises(TypeError, match="unexpected parameter"):
+        x.reshape(dim=1)  # reshape has no axis: dim is not renamed, and is refused
