@@ -87,11 +87,28 @@ def _declared() -> dict[str, Any]:
 
 # Arguments for declared parameters without a usable default (`*shape` of reshape, ...), for a
 # (3, 3) input.
-SAMPLES: dict[str, tuple] = {"shape": (9,), "axes": (1, 0), "key": (0,)}
+# A sample argument for each parameter without a default, by its name, and for one method where
+# the name means something else (the shape to broadcast to, a 1-D index).
+SAMPLES: dict[str, tuple] = {
+    "shape": (9,), "axes": (1, 0), "key": (0,), "axis": (0,), "dims": (1, 0), "sizes": (3, 3),
+    "reps": (2,), "repeats": (2,), "shift": (1,), "pad_width": (1,), "chunks": (3,),
+    "indices_or_sections": (3,), "axis1": (0,), "axis2": (1,), "source": (0,),
+    "destination": (1,), "indices": (np.array([[0], [2], [1]]),), "index": (np.array([[0, 2, 1]]),),
+    "src": (np.ones((1, 3)),), "mask": (np.eye(3, dtype=bool),), "value": (0.0,)}
+METHOD_SAMPLES: dict[str, dict[str, tuple]] = {
+    "broadcast_to": {"shape": ((2, 3, 3),)},
+    "index_select": {"index": (np.array([0, 2]),)},
+    "index_add": {"index": (np.array([0, 2]),), "source": (np.ones((2, 3)),)},
+}
+METHOD_OPS = {name: op for op in ops.UNIQUE.values() for name in op.methods}
 
 
-def _x() -> Value:
-    return Value(np.linspace(0.5, 1.5, 9).reshape(3, 3))
+def _x(method: str = "") -> Value:
+    """A 3 x 3 input inside the first domain of the op behind `method`."""
+    op = METHOD_OPS.get(method)
+    domain = op.info.domains[0] if op is not None and op.info is not None else None
+    lo, hi = (0.5, 1.5) if domain is None else (max(domain.lo, 0.5), min(domain.hi, 1.5))
+    return Value(np.linspace(lo, hi if hi > lo else lo + 1.0, 9).reshape(3, 3))
 
 
 def _other() -> Value:
@@ -99,7 +116,12 @@ def _other() -> Value:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return isinstance(a, Value) and isinstance(b, Value) and a.shape == b.shape and \
+    """Equal results: Values (or sequences of them, from split & co) or plain numbers (argmax)."""
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if not isinstance(a, Value):
+        return not isinstance(b, Value) and np.array_equal(a, b)
+    return isinstance(b, Value) and a.shape == b.shape and \
         np.allclose(a.data, b.data, equal_nan=True)
 
 
@@ -120,22 +142,26 @@ def test_declared_method_exists_and_takes_the_declared_parameters(name):
         return
     assert callable(runtime) and not isinstance(runtime, property), name
     params = list(inspect.signature(declared).parameters.values())[1:]  # after self
-    method = getattr(_x(), name)
+    method = getattr(_x(name), name)
+    samples = {**SAMPLES, **METHOD_SAMPLES.get(name, {})}
     positional: list = []
     keywords: dict = {}
     for p in params:
-        if p.name == "other":  # an operand: a Value, a number or an array
+        if p.name.startswith("other"):  # an operand: a Value, a number or an array
             positional.append(_other())
         elif p.kind is p.VAR_POSITIONAL:
-            positional.extend(SAMPLES[p.name])
+            positional.extend(samples[p.name])
         elif p.default is p.empty or p.default is Ellipsis or p.default is REQUIRED:
-            assert p.name in SAMPLES, f"add a sample argument for {name}'s parameter {p.name!r}"
-            positional.extend(SAMPLES[p.name])
+            assert p.name in samples, f"add a sample argument for {name}'s parameter {p.name!r}"
+            positional.extend(samples[p.name])
         else:
             keywords[p.name] = p.default
     # Every declared parameter, by name and with the declared default, is accepted ...
     by_name = method(*positional, **keywords)
-    assert isinstance(by_name, Value), f"Value.{name} should return a Value"
+    if name not in ("argmax", "argmin"):  # integer positions, as numpy gives them
+        pieces = by_name if isinstance(by_name, (tuple, list)) else [by_name]
+        assert pieces and all(isinstance(v, Value) for v in pieces), \
+            f"Value.{name} should return a Value (or, to split, several)"
     # ... and also positionally, in the declared order; ...
     assert _same(method(*positional, *keywords.values()), by_name), \
         f"Value.{name}: the declared parameter order differs from the run time's"

@@ -227,6 +227,44 @@ def _reduction(shape: Shape) -> SearchStrategy[tuple]:
     return st.fixed_dictionaries({"axis": axis, "keepdims": st.booleans()}).map(lambda kw: ((), kw))
 
 
+# ---- reductions (tinygrad_nn/ops/reductions.py) ----------------------------------------------------
+def _one_axis_or_none(shape: Shape) -> SearchStrategy[Any]:
+    """axis: None, or one axis (non-negative or negative) of an array with dimensions."""
+    return st.none() | _axis(shape) if shape else st.none()
+
+
+def _moments(shape: Shape) -> SearchStrategy[tuple]:
+    """var and std: a reduction's axis and keepdims, and ddof (or PyTorch's name, correction)
+    0 or 1, leaving at least one degree of freedom in each slice."""
+    def with_ddof(drawn: tuple) -> SearchStrategy[tuple]:
+        kw = drawn[1]
+        axes = range(len(shape or ())) if kw["axis"] is None else np.atleast_1d(kw["axis"])
+        n = int(np.prod([shape[a] for a in axes])) if shape else 1
+        return st.tuples(st.integers(0, min(1, n - 1)), st.sampled_from(["ddof", "correction"])).map(
+            lambda d: ((), {**kw, d[1]: d[0]}))
+    return _reduction(shape).flatmap(with_ddof)
+
+
+def _norm_params(shape: Shape) -> SearchStrategy[tuple]:
+    """ord (None, 1, 2, inf, -inf, other p > 0), axis None or one axis, keepdims."""
+    ords = st.sampled_from([None, 2, 1, np.inf, -np.inf, 3, 1.5, 0.5])
+    return st.fixed_dictionaries({"ord": ords, "axis": _one_axis_or_none(shape),
+                                  "keepdims": st.booleans()}).map(lambda kw: ((), kw))
+
+
+def _cumulative(shape: Shape) -> SearchStrategy[tuple]:
+    """axis for cumsum and cumprod: None (the flattened input) or one axis; a 0-d array or a
+    Python float counts as 1-d, as numpy has it."""
+    axis = _one_axis_or_none(shape) if shape else st.sampled_from([None, 0, -1])
+    return axis.map(lambda axis: ((), {"axis": axis}))
+
+
+def _arg_params(shape: Shape) -> SearchStrategy[tuple]:
+    """argmax and argmin: axis None or one axis, keepdims."""
+    return st.fixed_dictionaries({"axis": _one_axis_or_none(shape),
+                                  "keepdims": st.booleans()}).map(lambda kw: ((), kw))
+
+
 def _softmax_axis(shape: Shape) -> SearchStrategy[tuple]:
     if shape is None:  # the scalar path ignores the axis
         return st.just(((), {}))
@@ -260,6 +298,200 @@ def _permutation(shape: Shape) -> SearchStrategy[tuple]:
     permutations = st.permutations(range(ndim)).flatmap(
         lambda p: st.tuples(*[st.sampled_from([a, a - ndim]) for a in p]))
     return (st.none() | permutations).map(lambda axes: ((), {"axes": axes}))
+
+
+# ---- moving elements around (tinygrad_nn/ops/shape.py) -----------------------------------------
+_SHAPE_OPS_SIZE = 64  # the most elements the shape ops below are drawn to make (expressions' default)
+
+
+def _elements(shape: Shape) -> int:
+    return int(np.prod(shape or ()))
+
+
+def _some_axes(ndim: int, min_size: int = 0, max_size: Optional[int] = None) -> SearchStrategy[tuple]:
+    """Distinct axes of `ndim` dimensions, in any order, each non-negative or negative."""
+    return st.lists(st.integers(0, max(ndim - 1, 0)), min_size=min_size, max_size=max_size,
+                    unique=True).flatmap(
+        lambda axes: st.tuples(*[st.sampled_from([a, a - ndim]) for a in axes]))
+
+
+def _squeeze_axes(shape: Shape) -> SearchStrategy[tuple]:
+    """axis for squeeze: None, or some of the axes of length 1 (an int or a tuple)."""
+    ones = [k for k, n in enumerate(shape or ()) if n == 1]
+    axis: SearchStrategy[Any] = st.none() | st.just(())
+    if ones:
+        ndim = len(shape or ())
+        chosen = st.lists(st.sampled_from(ones), min_size=1, unique=True).flatmap(
+            lambda axes: st.tuples(*[st.sampled_from([a, a - ndim]) for a in axes]))
+        axis = axis | chosen | chosen.map(lambda axes: axes[0])
+    return axis.map(lambda axis: ((), {"axis": axis}))
+
+
+def _unsqueeze_axes(shape: Shape) -> SearchStrategy[tuple]:
+    """axis for unsqueeze: a position in the result (-1 appends), or a tuple of one or two."""
+    ndim = len(shape or ())
+    several = st.integers(1, 2).flatmap(lambda n: _some_axes(ndim + n, n, n))
+    return (st.integers(-ndim - 1, ndim) | several).map(lambda axis: ((), {"axis": axis}))
+
+
+def _flatten_dims(shape: Shape) -> SearchStrategy[tuple]:
+    """start_dim <= end_dim, each non-negative or negative (a 0-d input counts as 1-d)."""
+    ndim = max(len(shape or ()), 1)
+    ordered = st.tuples(st.integers(0, ndim - 1), st.integers(0, ndim - 1)).map(sorted)
+    signed = ordered.flatmap(lambda d: st.tuples(st.sampled_from([d[0], d[0] - ndim]),
+                                                 st.sampled_from([d[1], d[1] - ndim])))
+    return signed.map(lambda d: ((), {"start_dim": d[0], "end_dim": d[1]}))
+
+
+def _broadcast_target(shape: Shape) -> SearchStrategy[tuple]:
+    """A shape that `shape` broadcasts to: new leading axes, axes of length 1 stretched (no
+    more than _SHAPE_OPS_SIZE elements: leading axes go first, then the stretching)."""
+    base = tuple(shape or ())
+
+    def capped(drawn: tuple) -> tuple:
+        lead, sides = list(drawn[0]), drawn[1]
+        while lead and _elements((*lead, *sides)) > _SHAPE_OPS_SIZE:
+            lead.pop(0)
+        target = (*lead, *sides)
+        return target if _elements(target) <= _SHAPE_OPS_SIZE else base
+    sides = st.tuples(*[st.integers(1, 3) if n == 1 else st.just(n) for n in base])
+    return st.tuples(st.lists(st.integers(1, 3), max_size=2), sides).map(capped)
+
+
+def _broadcast_shape(shape: Shape) -> SearchStrategy[tuple]:
+    return _broadcast_target(shape).map(lambda target: ((), {"shape": target}))
+
+
+def _expand_sizes(shape: Shape) -> SearchStrategy[tuple]:
+    """PyTorch's expand sizes: a broadcast target whose old axes may be written -1."""
+    ndim = len(shape or ())
+
+    def written(target: tuple) -> SearchStrategy[tuple]:
+        keep = st.lists(st.booleans(), min_size=ndim, max_size=ndim)
+        new = len(target) - ndim
+        return keep.map(lambda k: target[:new] + tuple(
+            -1 if minus else n for n, minus in zip(target[new:], k)))
+    return _broadcast_target(shape).flatmap(written).map(lambda sizes: ((), {"sizes": sizes}))
+
+
+def _swapped_axes(shape: Shape) -> SearchStrategy[tuple]:
+    return st.tuples(_axis(shape), _axis(shape)).map(
+        lambda axes: ((), {"axis1": axes[0], "axis2": axes[1]}))
+
+
+def _moved_axes(shape: Shape) -> SearchStrategy[tuple]:
+    """source and destination for moveaxis: one axis each, or tuples as long as each other."""
+    ndim = len(shape or ())
+    one = st.tuples(_axis(shape), _axis(shape))
+    several = st.integers(1, ndim).flatmap(
+        lambda n: st.tuples(_some_axes(ndim, n, n), _some_axes(ndim, n, n)))
+    return (one | several).map(lambda d: ((), {"source": d[0], "destination": d[1]}))
+
+
+def _permuted_dims(shape: Shape) -> SearchStrategy[tuple]:
+    """dims for permute: every axis once, in any order, non-negative or negative."""
+    ndim = len(shape or ())
+    return _some_axes(ndim, ndim, ndim).map(lambda dims: ((), {"dims": dims}))
+
+
+def _flip_axes(shape: Shape) -> SearchStrategy[tuple]:
+    """axis for flip: None (every axis), one axis, or a tuple of distinct ones."""
+    axis: SearchStrategy[Any] = st.none() | st.just(())
+    if shape:
+        axis = axis | _axis(shape) | _some_axes(len(shape), 1)
+    return axis.map(lambda axis: ((), {"axis": axis}))
+
+
+def _rot90_plane(shape: Shape) -> SearchStrategy[tuple]:
+    """k quarter turns (either way, beyond a full turn too) in the plane of two distinct axes."""
+    return st.tuples(st.integers(-5, 5), _some_axes(len(shape or ()), 2, 2)).map(
+        lambda d: ((), {"k": d[0], "axes": d[1]}))
+
+
+def _roll_shifts(shape: Shape) -> SearchStrategy[tuple]:
+    """shift and axis for roll: the flattened array (axis None), one axis, or several distinct
+    axes with a shift each; shifts beyond an axis' length and negative ones included."""
+    shift = st.integers(-4, 4)
+    drawn: SearchStrategy[dict] = shift.map(lambda s: {"shift": s, "axis": None})
+    if shape:
+        one = st.tuples(shift, _axis(shape)).map(lambda d: {"shift": d[0], "axis": d[1]})
+        several = _some_axes(len(shape), 1).flatmap(
+            lambda axes: st.tuples(*[shift] * len(axes)).map(
+                lambda s: {"shift": s, "axis": axes}))
+        drawn = drawn | one | several
+    return drawn.map(lambda kw: ((), kw))
+
+
+def _pad_widths(shape: Shape) -> SearchStrategy[tuple]:
+    """pad_width in each of numpy's forms (n, (before, after), ((before, after),), a pair per
+    axis), widths from -1 (a crop, keeping an element at least) to 2, a mode, and for mode
+    'constant' the value; positive widths shrink until the result has no more than
+    _SHAPE_OPS_SIZE elements."""
+    shape = tuple(shape or ())
+    ndim, short = len(shape), min(shape, default=0)
+
+    def fits(pair: tuple, n: int) -> tuple:
+        crop = max(-pair[0], 0) + max(-pair[1], 0)
+        return pair if crop < n else (max(pair[0], 0), max(pair[1], 0))
+
+    def capped(pairs: list) -> list:
+        while _elements(tuple(n + b + a for n, (b, a) in zip(shape, pairs))) > _SHAPE_OPS_SIZE:
+            pairs = [(b - (b > 0), a - (a > 0)) for b, a in pairs]
+        return pairs
+    side = st.integers(-1, 2)
+    pair = st.tuples(side, side)
+    uniform = st.tuples(st.sampled_from(["int", "pair", "one pair"]), pair).map(
+        lambda d: (d[0], capped([fits((d[1][0], d[1][0]) if d[0] == "int" else d[1], short)] * ndim)))
+    per_axis = st.lists(pair, min_size=ndim, max_size=ndim).map(
+        lambda pairs: ("pairs", capped([fits(p, n) for p, n in zip(pairs, shape)])))
+
+    def written(drawn: tuple) -> Any:
+        form, pairs = drawn
+        if form == "int":
+            return pairs[0][0]
+        if form == "pair":
+            return pairs[0]
+        return (pairs[0],) if form == "one pair" else tuple(pairs)
+    widths = (uniform | per_axis).map(written)
+    constant = st.tuples(widths, st.just(0.0) | floats(-2, 2)).map(
+        lambda d: {"pad_width": d[0], "mode": "constant", "constant_values": d[1]})
+    copying = st.tuples(widths, st.sampled_from(["reflect", "edge"])).map(
+        lambda d: {"pad_width": d[0], "mode": d[1], "constant_values": 0.0})
+    return (constant | copying).map(lambda kw: ((), kw))
+
+
+def _repeat_counts(shape: Shape) -> SearchStrategy[tuple]:
+    """repeats and axis for repeat: axis None (the flattened array) or one axis; one count for
+    every element, or a count per element (zeros included), within _SHAPE_OPS_SIZE elements."""
+    base = tuple(shape or ())
+    size = _elements(base)
+
+    def counts(axis: Any) -> SearchStrategy[tuple]:
+        n = size if axis is None else base[axis]
+        rest = size // max(n, 1)
+        whole = st.integers(1, max(1, _SHAPE_OPS_SIZE // max(size, 1)))
+        each = st.lists(st.integers(0, 3), min_size=n, max_size=n).filter(
+            lambda r: 0 < sum(r) * rest <= _SHAPE_OPS_SIZE).map(np.array)
+        return (whole | each).map(lambda r: ((), {"repeats": r, "axis": axis}))
+    axis: SearchStrategy[Any] = st.none()
+    if base:
+        axis = axis | _axis(base)
+    return axis.flatmap(counts)
+
+
+def _tile_reps(shape: Shape) -> SearchStrategy[tuple]:
+    """reps for tile: a count, or up to one more count than axes (fewer: the last axes), each
+    1 to 3, cut down to _SHAPE_OPS_SIZE elements."""
+    size, ndim = _elements(shape), len(shape or ())
+
+    def capped(reps: list) -> tuple:
+        reps = list(reps)
+        while reps and size * _elements(tuple(reps)) > _SHAPE_OPS_SIZE:
+            reps[reps.index(max(reps))] -= 1
+        return tuple(max(r, 1) for r in reps)
+    listed = st.lists(st.integers(1, 3), max_size=ndim + 1).map(capped)
+    count = st.integers(1, 3).map(lambda r: capped([r])[0])
+    return (count | listed).map(lambda reps: ((), {"reps": reps}))
 
 
 def _index_array(side: int) -> SearchStrategy[np.ndarray]:
@@ -299,6 +531,79 @@ def _stacked(shape: Shape) -> SearchStrategy[tuple]:
         lambda drawn: ((shape,) * drawn[0], {"axis": drawn[1]}))
 
 
+# ---- joining and splitting (tinygrad_nn/ops/joins.py) -------------------------------------------
+_SMALL_SHAPES = [tuple(int(k) + 1 for k in index) for dims in range(4)
+                 for index in np.ndindex(*(3,) * dims)]  # () to (3, 3, 3)
+
+
+def _joinable(numpy_join: Callable) -> Callable[[Shape], SearchStrategy[tuple]]:
+    """One or two more operands for vstack & co: shapes that `numpy_join` (np.vstack, ...)
+    accepts beside the first operand's, numpy being the judge of what fits (a 1-D row beside a
+    matrix, a 0-d beside a 1-D, ...); Python floats beside a Python float."""
+    def operands(shape: Shape) -> SearchStrategy[tuple]:
+        if shape is None:
+            return st.integers(1, 2).map(lambda n: ((None,) * n, {}))
+        varied = [shape[:k] + (n,) + shape[k + 1:] for k in range(len(shape)) for n in (1, 2, 3)]
+        fitting: list = []
+        for other in [shape, *varied, *_SMALL_SHAPES]:
+            try:
+                numpy_join([np.empty(shape), np.empty(other)])
+            except ValueError:
+                continue
+            if other not in fitting:
+                fitting.append(other)
+        return st.lists(st.sampled_from(fitting), min_size=1, max_size=2).map(
+            lambda others: (tuple(others), {}))
+    return operands
+
+
+def _appended(shape: Shape) -> SearchStrategy[tuple]:
+    """The values of append: any shape with axis None (both get flattened), or the first
+    operand's shape but along `axis`."""
+    if shape is None:
+        return st.just(((None,), {"axis": None}))
+    flat = st.sampled_from(_SMALL_SHAPES[:13]).map(lambda other: ((other,), {"axis": None}))
+    if not shape:
+        return flat
+
+    def along(axis: int) -> SearchStrategy[tuple]:
+        k = axis % len(shape)
+        return st.integers(1, 3).map(
+            lambda n: ((shape[:k] + (n,) + shape[k + 1:],), {"axis": axis}))
+    return flat | _axis(shape).flatmap(along)
+
+
+def _split_points(even: bool) -> Callable[[Shape], SearchStrategy[tuple]]:
+    """indices_or_sections and axis for split (`even`: a number of sections that divides the
+    axis) or array_split (up to two more sections than elements: empty pieces), or sorted split
+    points, none to three of them (repeats make empty pieces)."""
+    def operands(shape: Shape) -> SearchStrategy[tuple]:
+        def with_axis(axis: int) -> SearchStrategy[tuple]:
+            n = shape[axis % len(shape)]
+            counts = [d for d in range(1, n + 1) if n % d == 0] if even else list(range(1, n + 3))
+            points = st.lists(st.integers(0, n), max_size=3).map(sorted)
+            return (st.sampled_from(counts) | points).map(
+                lambda ios: ((), {"indices_or_sections": ios, "axis": axis}))
+        return _axis(shape).flatmap(with_axis)
+    return operands
+
+
+def _chunks(shape: Shape) -> SearchStrategy[tuple]:
+    """chunks (up to two more than the axis has elements) and axis for chunk."""
+    return _axis(shape).flatmap(lambda axis: st.integers(1, shape[axis % len(shape)] + 2).map(
+        lambda chunks: ((), {"chunks": chunks, "axis": axis})))
+
+
+def _rejoined(name: str, join: str = "concatenate") -> Callable[..., Value]:
+    """A split op as one Value for the tests: its pieces, each times a different number (a
+    gradient sent to the wrong piece then shows), joined again along their axis."""
+    def call(x: Any, **kw: Any) -> Value:
+        pieces = getattr(ops, name)(x, **kw)
+        return getattr(ops, join)([p * float(k + 1) for k, p in enumerate(pieces)],
+                                  axis=kw.get("axis", 0))
+    return call
+
+
 def _where_operands(shape: Shape) -> SearchStrategy[tuple]:
     """b, and c (whose sign is the condition), broadcasting with a and with each other."""
     if shape is None:
@@ -324,12 +629,122 @@ def _linear_partners(shape: Shape) -> SearchStrategy[tuple]:
         lambda drawn: (((drawn[0], inner), (drawn[0],) if drawn[1] else ()), {}))
 
 
+# ---- linear algebra (tinygrad_nn/ops/linalg.py) -------------------------------------------------
+def _einsum_templates(shape: tuple, m: int, k: int) -> list:
+    """(subscripts, other operands' shapes) that fit a first operand of `shape`, with m and k
+    for sizes of new labels: products, transposes, sums, traces, diagonals, '...', implicit
+    outputs (upper case sorts first) and size-1 broadcasting."""
+    n = len(shape)
+    out: list = []  # the generic ones come last: hypothesis favours the first of a list
+    if n == 0:
+        out += [("->", ()), (",->", ((),)), (",i->i", ((m,),))]
+    if n == 1:
+        a, = shape
+        out += [("i->", ()), ("i", ()), ("i,i->", (shape,)), ("i,i", ((1,),)), ("i,i->i", (shape,)),
+                ("i,j->ij", ((m,),)), ("j,i", ((m,),)), ("i,ij->j", ((a, m),)),
+                ("i,j->j", ((m,),))]  # i: summed in one operand only
+    if n == 2:
+        a, b = shape
+        out += [("ij->ji", ()), ("ij->", ()), ("ji", ()), ("bA", ()), ("ij->i", ()),
+                ("ij,jk->ik", ((b, m),)), ("ij,kj->ik", ((m, b),)), ("ij,j->i", ((b,),)),
+                ("ij,ij->", (shape,)), ("ij,ij->ij", ((1, b),)), ("aB,Bc", ((b, m),)),
+                ("ij,jk->k", ((b, m),)), ("...j,j->...", ((b,),)), ("i...->...", ()),
+                ("ij,jk,kl->il", ((b, m), (m, k)))]
+        if a == b:
+            out += [("ii", ()), ("ii->i", ()), ("ii,ij->j", ((a, m),)), ("ij,ji->", (shape,))]
+    if n == 3:
+        a, b, c = shape
+        out += [("bij,bjk->bik", ((a, c, m),)), ("...ij,...jk->...ik", ((c, m),)),
+                ("...ij,...jk->...ik", ((1, c, m),)), ("ijk->kji", ()), ("ijk->", ()),
+                ("ijk,k->ij", ((c,),)), ("ijk,ijk->i", (shape,)), ("i...k->k...i", ()),
+                ("ijk,jl->lik", ((b, m),))]
+        if a == b:
+            out += [("iij->j", ()), ("iij->ij", ())]
+        if b == c:
+            out += [("...ii->...i", ()), ("ijj->", ())]
+        if a == b == c:
+            out += [("iii->i", ()), ("iii", ())]
+    return out + [("...->...", ()), ("...->", ()), ("...,...->...", (shape[1:],)),
+                  ("...,...", ((1,) * n,)), ("...,->...", ((),))]
+
+
+def _einsum_operands(shape: Shape) -> SearchStrategy[tuple]:
+    """Subscripts for einsum and the other operands' shapes, from `_einsum_templates`."""
+    return st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(
+        lambda mk: st.sampled_from(_einsum_templates(shape, *mk))).map(
+        lambda t: (t[1], {"subscripts": t[0]}))
+
+
+def _dot_partner(shape: Shape) -> SearchStrategy[tuple]:
+    """numpy's dot: anything beside a 0-d; else a vector, or (..., k, m) for a's last axis k."""
+    if not shape:
+        return shapes(max_dims=2, max_side=3).map(lambda other: ((other,), {}))
+    stacked = st.tuples(shapes(max_dims=1, max_side=3), st.integers(1, 3)).map(
+        lambda d: d[0] + (shape[-1], d[1]))
+    return (st.just((shape[-1],)) | stacked | st.just(())).map(lambda other: ((other,), {}))
+
+
+def _inner_partner(shape: Shape) -> SearchStrategy[tuple]:
+    """numpy's inner: anything beside a 0-d; else any leading axes and a's last one."""
+    if not shape:
+        return shapes(max_dims=2, max_side=3).map(lambda other: ((other,), {}))
+    lead = shapes(max_dims=2, max_side=3).map(lambda s: s + (shape[-1],))
+    return (lead | st.just(())).map(lambda other: ((other,), {}))
+
+
+def _same_size(shape: Shape) -> SearchStrategy[tuple]:
+    """vdot: a shape with as many elements."""
+    size = int(np.prod(shape))
+    return st.sampled_from([s for dims in range(4) for s in _factorizations(size, dims)]).map(
+        lambda other: ((other,), {}))
+
+
+def _tensordot_partner(shape: Shape) -> SearchStrategy[tuple]:
+    """axes: an int N (b starts with a's last N axes) or a pair of axis lists, negative ones
+    too, with b's summed axes anywhere among up to two of its own."""
+    n = len(shape)
+    counted = st.tuples(st.integers(0, n), shapes(max_dims=2, max_side=3)).map(
+        lambda d: ((shape[n - d[0]:] + d[1],), {"axes": d[0]}))
+
+    def paired(d: tuple) -> SearchStrategy[tuple]:
+        chosen, extra = list(d[0]), list(d[1])
+        dims = [shape[a] for a in chosen] + extra
+        return st.permutations(range(len(dims))).flatmap(lambda order: st.booleans().map(
+            lambda negative: ((tuple(dims[j] for j in order),), {"axes": (
+                tuple(a - n if negative else a for a in chosen),
+                tuple(order.index(j) for j in range(len(chosen))))})))
+    pairs = st.tuples(st.permutations(range(n)).flatmap(  # summing none: axes=0 above
+        lambda p: st.integers(min(n, 1), n).map(lambda c: p[:c])),
+        st.lists(st.integers(1, 3), max_size=2)).flatmap(paired)
+    return counted | pairs
+
+
+def _cross_partner(shape: Shape) -> SearchStrategy[tuple]:
+    """b of as many axes, 3 along `axis` (where a has 3), its other axes a's or 1."""
+    n = len(shape)
+    threes = [k for k in range(n) if shape[k] == 3] or [n - 1]  # none: cross refuses the draw
+
+    def partner(d: tuple) -> tuple:
+        axis, ones, negative = d
+        other = tuple(1 if one and j != axis else s for j, (s, one) in enumerate(zip(shape, ones)))
+        return (other,), {"axis": axis - n if negative else axis}
+    return st.tuples(st.sampled_from(threes), st.lists(st.booleans(), min_size=n, max_size=n),
+                     st.booleans()).map(partner)
+
+
 def _clip_bounds(shape: Shape) -> SearchStrategy[tuple]:
     """lo < hi, well apart (or one of them None)."""
     bounds = st.tuples(floats(-3, 3), floats(-3, 3)).filter(lambda b: abs(b[0] - b[1]) > 5 * MARGIN)
     return st.tuples(bounds.map(sorted), st.sampled_from(["both", "lo", "hi"])).map(
         lambda drawn: ((), {"lo": drawn[0][0] if drawn[1] != "hi" else None,
                             "hi": drawn[0][1] if drawn[1] != "lo" else None}))
+
+
+# ---- activations (tinygrad_nn/ops/activations.py) ------------------------------------------------
+def _hardtanh_bounds(shape: Shape) -> SearchStrategy[tuple]:
+    """min_val < max_val, well apart."""
+    bounds = st.tuples(floats(-3, 3), floats(-3, 3)).filter(lambda b: abs(b[0] - b[1]) > 5 * MARGIN)
+    return bounds.map(sorted).map(lambda b: ((), {"min_val": b[0], "max_val": b[1]}))
 
 
 def _scatter_target(shape: Shape) -> SearchStrategy[tuple]:
@@ -339,6 +754,90 @@ def _scatter_target(shape: Shape) -> SearchStrategy[tuple]:
         key = st.lists(st.integers(-m, m - 1), min_size=shape[0], max_size=shape[0])
         return key.map(lambda k: ((), {"key": np.array(k), "shape": (m, *shape[1:])}))
     return st.integers(1, 4).flatmap(target)
+
+
+# ---- sorting, diagonals, gathering (tinygrad_nn/ops/indexing.py) ---------------------------------
+def _indices_into(n: int, shape: Any) -> SearchStrategy[np.ndarray]:
+    """An integer array of `shape` indexing an axis of length n, negative indices included."""
+    return hnp.arrays(np.intp, shape, elements=st.integers(-n, n - 1))
+
+
+def _diff_order(shape: Shape) -> SearchStrategy[tuple]:
+    return st.tuples(st.integers(0, 2), _axis(shape)).map(
+        lambda d: ((), {"n": d[0], "axis": d[1]}))
+
+
+def _sort_axis(shape: Shape) -> SearchStrategy[tuple]:
+    return st.tuples(_axis(shape), st.booleans()).map(
+        lambda d: ((), {"axis": d[0], "descending": d[1]}))
+
+
+def _diagonal_axes(shape: Shape) -> SearchStrategy[tuple]:
+    """offset, and two different axes (each non-negative or negative)."""
+    pairs = st.tuples(_axis(shape), _axis(shape)).filter(
+        lambda p: p[0] % len(shape) != p[1] % len(shape))
+    return st.tuples(st.integers(-2, 2), pairs).map(
+        lambda d: ((), {"offset": d[0], "axis1": d[1][0], "axis2": d[1][1]}))
+
+
+def _along(shape: Shape, broadcast: bool) -> SearchStrategy[tuple]:
+    """An axis and the shape of an index along it: 1 to 4 along the axis, elsewhere x's side or
+    1 (`broadcast`: take_along_axis) or anything up to x's side (torch's gather)."""
+    def index_shape(axis: int) -> SearchStrategy[tuple]:
+        a = axis % len(shape)
+        sides = [st.integers(1, 4) if d == a else st.sampled_from([n, 1]) if broadcast
+                 else st.integers(1, n) for d, n in enumerate(shape)]
+        return st.tuples(*sides).map(lambda s: (axis, s))
+    return _axis(shape).flatmap(index_shape)
+
+
+def _take_along_indices(shape: Shape) -> SearchStrategy[tuple]:
+    return _along(shape, True).flatmap(lambda d: _indices_into(shape[d[0]], d[1]).map(
+        lambda index: ((), {"indices": index, "axis": d[0]})))
+
+
+def _gather_index(shape: Shape) -> SearchStrategy[tuple]:
+    return _along(shape, False).flatmap(lambda d: _indices_into(shape[d[0]], d[1]).map(
+        lambda index: ((), {"axis": d[0], "index": index})))
+
+
+def _take_indices(shape: Shape) -> SearchStrategy[tuple]:
+    """axis None (the flattened input) or an axis, and indices of 0 to 2 dimensions."""
+    def indices(axis: Any) -> SearchStrategy[tuple]:
+        n = int(np.prod(shape)) if axis is None else shape[axis]
+        return _indices_into(n, shapes(min_dims=0, max_dims=2, max_side=3)).map(
+            lambda index: ((), {"indices": index, "axis": axis}))
+    return (st.none() | _axis(shape)).flatmap(indices)
+
+
+def _select_index(shape: Shape) -> SearchStrategy[tuple]:
+    return _axis(shape).flatmap(lambda axis: _indices_into(shape[axis], (st.integers(1, 4))).map(
+        lambda index: ((), {"axis": axis, "index": index})))
+
+
+def _mask_and_value(shape: Shape) -> SearchStrategy[tuple]:
+    """A mask operand that broadcasts with x (its sign is the mask), and the value to fill."""
+    return st.tuples(_partner(shape), floats(-3, 3)).map(lambda d: ((d[0],), {"value": d[1]}))
+
+
+def _index_add_operands(shape: Shape) -> SearchStrategy[tuple]:
+    """A 1-D index along an axis (repeats included), the source's shape and alpha."""
+    def along(axis: int) -> SearchStrategy[tuple]:
+        a = axis % len(shape)
+        return st.tuples(_indices_into(shape[a], st.integers(1, 4)), floats(-2, 2)).map(
+            lambda d: ((shape[:a] + (len(d[0]),) + shape[a + 1:],),
+                       {"axis": axis, "index": d[0], "alpha": d[1]}))
+    return _axis(shape).flatmap(along)
+
+
+def _scatter_add_operands(shape: Shape) -> SearchStrategy[tuple]:
+    """An index as for gather, and a src at least as large as the index on every axis."""
+    def src(d: tuple) -> SearchStrategy[tuple]:
+        axis, sides = d
+        larger = st.tuples(*[st.integers(m, m + 1) for m in sides])
+        return st.tuples(_indices_into(shape[axis], sides), larger).map(
+            lambda drawn: ((drawn[1],), {"axis": axis, "index": drawn[0]}))
+    return _along(shape, False).flatmap(src)
 
 
 def _fit_target(shape: Shape) -> SearchStrategy[tuple]:
@@ -361,21 +860,73 @@ def _fit_target(shape: Shape) -> SearchStrategy[tuple]:
 # How each kind of op (OpInfo.operands) draws its other operands and parameters.
 OPERANDS: dict[str, Callable[[Shape], SearchStrategy[tuple]]] = {
     "unary": _unary,
+    "round": _keywords(decimals=st.integers(-1, 1)),  # round to tens, units or tenths
     "binary": _binary,
     "reduction": _reduction,
+    "moments": _moments,
+    "norm": _norm_params,
+    "cumulative": _cumulative,
+    "arg": _arg_params,
     "axis": _softmax_axis,
     "leaky_relu": _keywords(alpha=st.floats(0.0, 1.0)),
     "clip": _clip_bounds,
+    "gelu": _keywords(approximate=st.sampled_from(["none", "tanh"])),
+    "elu": _keywords(alpha=st.floats(0.1, 2.0)),  # elu and celu
+    "hardtanh": _hardtanh_bounds,
     "where": _where_operands,
     "matmul": _matmul_partner,
     "linear": _linear_partners,
+    "einsum": _einsum_operands,
+    "dot": _dot_partner,
+    "inner": _inner_partner,
+    "outer": lambda shape: shapes(max_dims=2, max_side=3).map(lambda other: ((other,), {})),
+    "vdot": _same_size,
+    "tensordot": _tensordot_partner,
+    "kron": lambda shape: shapes(max_dims=3, max_side=2).map(lambda other: ((other,), {})),
+    "cross": _cross_partner,
+    "mm": lambda shape: st.integers(1, 3).map(lambda m: (((shape[-1], m),), {})),
+    "bmm": lambda shape: st.integers(1, 3).map(lambda m: (((shape[0], shape[-1], m),), {})),
+    "mv": lambda shape: st.just(((shape[-1:],), {})),
     "same_shape": lambda shape: st.just(((shape,), {})),
     "reshape": _new_shape,
     "transpose": _permutation,
+    "squeeze": _squeeze_axes,
+    "unsqueeze": _unsqueeze_axes,
+    "flatten": _flatten_dims,
+    "broadcast_to": _broadcast_shape,
+    "expand": _expand_sizes,
+    "swapaxes": _swapped_axes,
+    "moveaxis": _moved_axes,
+    "permute": _permuted_dims,
+    "flip": _flip_axes,
+    "rot90": _rot90_plane,
+    "roll": _roll_shifts,
+    "pad": _pad_widths,
+    "repeat": _repeat_counts,
+    "tile": _tile_reps,
     "key": _key,
     "scatter": _scatter_target,
+    "diff": _diff_order,
+    "sort": _sort_axis,
+    "triangle": _keywords(k=st.integers(-2, 2)),
+    "diagonal": _diagonal_axes,
+    "take_along_axis": _take_along_indices,
+    "gather": _gather_index,
+    "take": _take_indices,
+    "index_select": _select_index,
+    "masked_fill": _mask_and_value,
+    "index_add": _index_add_operands,
+    "scatter_add": _scatter_add_operands,
     "pieces": _pieces,
     "stacked": _stacked,
+    "vstacked": _joinable(np.vstack),
+    "hstacked": _joinable(np.hstack),
+    "column_stacked": _joinable(np.column_stack),
+    "dstacked": _joinable(np.dstack),
+    "appended": _appended,
+    "split_points": _split_points(even=True),
+    "sections": _split_points(even=False),
+    "chunks": _chunks,
     "fit": _fit_target,
 }
 
@@ -400,6 +951,23 @@ _VARIANTS = {
     # where: the condition comes from the sign of a third operand, kept away from 0
     "where": dict(call=_where_by_sign, domains=(FREE, FREE, Domain(avoid=(0.0,)))),
     "getitem": dict(call=lambda x, *, key: x[key]),
+    # argmax and argmin give integers; in graphs they are their Values without a derivative
+    "argmax": dict(call=lambda x, **kw: ops.reductions._argmax_value(x, **kw)),
+    "argmin": dict(call=lambda x, **kw: ops.reductions._argmin_value(x, **kw)),
+    # masked_fill: the mask is where a second operand, kept away from 0, is positive
+    "masked_fill": dict(call=lambda x, c, *, value: ops.masked_fill(x, c > 0, value=value),
+                        domains=(FREE, Domain(avoid=(0.0,)))),
+    # torch's argument order: x, dim, index, then the source
+    "index_add": dict(call=lambda x, source, *, axis, index, alpha:
+                      ops.index_add(x, axis, index, source, alpha=alpha)),
+    "scatter_add": dict(call=lambda x, src, *, axis, index: ops.scatter_add(x, axis, index, src)),
+    # einsum takes numpy's order: the subscripts, then the operands
+    "einsum": dict(call=lambda *xs, subscripts: ops.einsum(subscripts, *xs)),
+    # the split family returns several Values: the tests see them scaled and joined again
+    "split": dict(call=_rejoined("split")),
+    "array_split": dict(call=_rejoined("array_split")),
+    "chunk": dict(call=_rejoined("chunk")),
+    "unbind": dict(call=_rejoined("unbind", join="stack")),
 }
 
 OPS: dict[str, OpSpec] = {

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import operator
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from ..engine import REQUIRED, Op, Value, identity_vjp
-from ..errors import DomainError, ShapeError
-from ..opinfo import FREE, MARGIN, Domain, OpInfo, at_zero
-from ._support import _raw, _require
+from ..engine import Op
+from ..opinfo import MARGIN, OpInfo, at_zero
 
 
 def _comparison(name: str, compare: Any, dunder: str) -> Op:
