@@ -7,8 +7,8 @@ prints a Markdown table with medians and ratios, and writes results/<name>.json 
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.higher_order",
-              "benchmarks.gradcheck_cost", "benchmarks.accuracy"]
+BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.per_op",
+              "benchmarks.higher_order", "benchmarks.gradcheck_cost", "benchmarks.accuracy"]
 
 
 def main() -> None:
@@ -16,7 +16,8 @@ def main() -> None:
     for module in BENCHMARKS:
         print(f"==> {module}", flush=True)
         args = ["--quick"] if quick and module in ("benchmarks.scalar", "benchmarks.tensor",
-                                                    "benchmarks.higher_order", "benchmarks.accuracy") else []
+                                                    "benchmarks.per_op", "benchmarks.higher_order",
+                                                    "benchmarks.accuracy") else []
         args += ["--repeats", "2"] if quick and module == "benchmarks.gradcheck_cost" else []
         subprocess.run([sys.executable, "-m", module, *args], check=True)
 

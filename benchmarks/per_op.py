@@ -9,8 +9,7 @@ libraries take turns, sample after sample, so that a slow spell of the machine h
 table gives the medians and the ratio tinygrad_nn / torch (below 1: tinygrad_nn is faster).
 Before timing, the forward values of both must agree (float32: rtol 1e-4).
 
-An op that tinygrad_nn does not have (yet) is skipped with a note, so the benchmark runs at any
-stage; so is the torch column without torch.
+Without torch, tinygrad_nn is timed alone.
 
     python -m benchmarks.per_op                 # the default ops
     python -m benchmarks.per_op --quick         # a smoke run, under 30 seconds
@@ -39,31 +38,35 @@ RTOL = 1e-4
 
 
 def _unary(name: str, torch_fn: Callable[[Any, Any], Any]) -> dict:
-    return {"shapes": [(SIDE, SIDE)], "ours": lambda x: getattr(tg, name)(x),
-            "torch": torch_fn, "needs": name}
+    return {"shapes": [(SIDE, SIDE)], "ours": lambda x: getattr(tg, name)(x), "torch": torch_fn}
 
 
-# name -> the shapes of its inputs, how each library applies it, the tinygrad_nn op it needs
+def _activation(name: str) -> dict:
+    """An op of torch.nn.functional under the same name."""
+    return _unary(name, lambda torch, t: getattr(torch.nn.functional, name)(t))
+
+
+# name -> the shapes of its inputs, and how each library applies it
 CASES: Dict[str, dict] = {
-    "sin": _unary("sin", lambda torch, t: torch.sin(t)),
-    "tanh": _unary("tanh", lambda torch, t: torch.tanh(t)),
-    "exp": _unary("exp", lambda torch, t: torch.exp(t)),
-    "gelu": _unary("gelu", lambda torch, t: torch.nn.functional.gelu(t)),
-    "silu": _unary("silu", lambda torch, t: torch.nn.functional.silu(t)),
-    "logsigmoid": _unary("logsigmoid", lambda torch, t: torch.nn.functional.logsigmoid(t)),
+    **{name: _unary(name, lambda torch, t, name=name: getattr(torch, name)(t))
+       for name in ("exp", "tanh", "sin", "cos", "sinh", "arctan", "log1p", "expm1", "square",
+                    "erf")},
+    **{name: _activation(name) for name in ("gelu", "silu", "elu", "mish", "softsign",
+                                            "logsigmoid", "hardswish")},
     "maximum": {"shapes": [(SIDE, SIDE), (SIDE, SIDE)], "ours": lambda a, b: tg.maximum(a, b),
-                "torch": lambda torch, a, b: torch.maximum(a, b), "needs": "maximum"},
+                "torch": lambda torch, a, b: torch.maximum(a, b)},
     "einsum bij,bjk->bik": {
         "shapes": [(BATCH, MATRIX, MATRIX), (BATCH, MATRIX, MATRIX)],
         "ours": lambda a, b: tg.einsum("bij,bjk->bik", a, b),
-        "torch": lambda torch, a, b: torch.einsum("bij,bjk->bik", a, b), "needs": "einsum"},
+        "torch": lambda torch, a, b: torch.einsum("bij,bjk->bik", a, b)},
     "sum(axis=-1)": {"shapes": [(SIDE, SIDE)], "ours": lambda x: x.sum(axis=-1),
-                     "torch": lambda torch, t: t.sum(dim=-1), "needs": "sum"},
+                     "torch": lambda torch, t: t.sum(dim=-1)},
+    "var(axis=-1)": {"shapes": [(SIDE, SIDE)], "ours": lambda x: x.var(axis=-1),
+                     "torch": lambda torch, t: t.var(dim=-1, correction=0)},
     "logsumexp(axis=-1)": {"shapes": [(SIDE, SIDE)], "ours": lambda x: x.logsumexp(axis=-1),
-                           "torch": lambda torch, t: torch.logsumexp(t, dim=-1),
-                           "needs": "logsumexp"},
+                           "torch": lambda torch, t: torch.logsumexp(t, dim=-1)},
     "transpose": {"shapes": [(SIDE, SIDE)], "ours": lambda x: x.transpose(),
-                  "torch": lambda torch, t: t.T, "needs": "transpose"},
+                  "torch": lambda torch, t: t.T},
 }
 DEFAULT = list(CASES)
 
@@ -150,13 +153,7 @@ def main() -> None:
         torch = found
     except ImportError:
         print("torch not installed (pip install torch==2.13.0): tinygrad_nn alone")
-    times: Dict[str, Any] = {}
-    skipped: Dict[str, str] = {}
-    for name in args.ops:
-        if getattr(tg, CASES[name]["needs"], None) is None:
-            skipped[name] = f"tinygrad_nn has no {CASES[name]['needs']} yet"
-            continue
-        times[name] = measure(name, torch, repeats, target)
+    times = {name: measure(name, torch, repeats, target) for name in args.ops}
     rows = []
     for name, r in times.items():
         ours = r["tinygrad_nn"]["median"]
@@ -166,11 +163,9 @@ def main() -> None:
                      f"{ours / theirs:.2f}" if theirs else "n/a"])
     table = markdown_table(["op (forward + backward, float32)", "inputs", "tinygrad_nn",
                             "torch (1 thread)", "tinygrad_nn / torch"], rows)
-    if skipped:
-        table += "\n\nSkipped: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()) + "."
     table += (f"\n\nMedians of {repeats} samples per op; OPENBLAS_NUM_THREADS="
               f"{os.environ.get('OPENBLAS_NUM_THREADS')}.")
-    write_results("per_op", {"times": times, "skipped": skipped, "repeats": repeats,
+    write_results("per_op", {"times": times, "repeats": repeats,
                              "quick": args.quick}, table)
 
 

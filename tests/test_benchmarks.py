@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmarks import accuracy, before_after, higher_order, scalar, tensor
+from benchmarks import accuracy, before_after, higher_order, per_op, scalar, tensor
 
 # float32 engines differ in summation order; autograd also mixes float64 into its float32 backward
 RTOL = {"float32": 1e-4, "float64": 1e-10}
@@ -84,3 +84,16 @@ def test_before_after_worker_imports_the_tree_it_is_given(tmp_path):
         shutil.rmtree(box)
     assert result["tinygrad_nn"].startswith(os.path.realpath(tree) + os.sep)
     assert all(len(s) == 1 for s in result["samples"].values())
+
+
+@pytest.mark.parametrize("name", ["gelu", "einsum bij,bjk->bik", "var(axis=-1)"])
+def test_per_op_benchmark_times_each_op_beside_torch(name: str):
+    """measure() checks that both libraries compute the same forward before timing them."""
+    torch = pytest.importorskip("torch")
+    result = per_op.measure(name, torch, repeats=1, target=0.001)
+    assert result["tinygrad_nn"]["median"] > 0 and result["torch"]["median"] > 0
+
+
+def test_per_op_benchmark_runs_without_torch():
+    result = per_op.measure("sin", None, repeats=1, target=0.001)
+    assert "torch" not in result and result["tinygrad_nn"]["median"] > 0

@@ -333,6 +333,23 @@ def test_masks_in_getitem_select_and_route_the_gradient():
     assert_same(leaf.grad, 2.0 * (X > 0))
 
 
+def test_a_comparison_of_values_indexes_as_a_mask_as_in_numpy():
+    # x[x > 0] with x a Value: the comparison's 0/1 Value is read as a boolean mask
+    out, (leaf,) = backprop(lambda a: a[a > 0], X, seed=np.array([1.0, 2.0, 3.0, 4.0]))
+    assert_same(out.data, X[X > 0])
+    assert_same(leaf.grad, [[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]])
+    x = Value(X)
+    assert_same(x[(x > 0).any(axis=1)].data, X)  # any/all give masks too
+    # whole numbers in a Value are positions; 0/1 not made by a comparison are ambiguous
+    assert_same(x[Value(np.array([1.0, 1.0, 0.0]))].data, X[[1, 1, 0]])
+    with pytest.raises(InvalidIndexError, match=r"made by '\*'.*ambiguous as an index"):
+        x[(x > 0) * 1.0]
+    with pytest.raises(InvalidIndexError, match="no_grad.*ambiguous"), tg.no_grad():
+        x[x > 0]  # not recorded under no_grad: refused rather than read as positions
+    with pytest.raises(InvalidIndexError, match="whole numbers"):
+        x[Value(np.array([0.5]))]
+
+
 # ---- filling and adding at indices -------------------------------------------------------------
 def test_masked_fill_by_hand_with_broadcasting_masks():
     # a row of the mask broadcasts over both rows; filled places get no gradient
