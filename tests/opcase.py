@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from hypothesis import settings
 
 from tinygrad_nn import Value
+
+# The property tests of each op alone run the profile's examples, but at most 60 per op and test:
+# CI's 150 for each of some 150 ops would take most of the run. The random graphs that mix every
+# op keep the full count.
+per_op = settings(max_examples=min(settings.default.max_examples, 60))
 
 
 def assert_same(actual: Any, expected: Any, rtol: float = 1e-12, atol: float = 1e-12) -> None:

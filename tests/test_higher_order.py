@@ -20,6 +20,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinygrad_nn as tg
+from opcase import per_op
 from tinygrad_nn import BackwardError, DomainError, Op, ShapeError, Tape, Value, func, losses, nn
 from tinygrad_nn.gradcheck import GradcheckError, check_gradients, gradcheck, gradgradcheck
 from tinygrad_nn.testing import OPS, assert_grads_match, expressions
@@ -30,6 +31,7 @@ SCALAR_OPS = sorted(name for name, spec in OPS.items() if spec.scalar)
 
 # ---- second derivatives of every op, and of random graphs ---------------------------------------
 @pytest.mark.parametrize("name", sorted(OPS))
+@per_op
 @given(data=st.data())
 def test_op_second_derivatives_on_arrays(name, data):
     expr = data.draw(expressions(ops=[name], depth=1, width=1), label="expression")
@@ -37,6 +39,7 @@ def test_op_second_derivatives_on_arrays(name, data):
 
 
 @pytest.mark.parametrize("name", SCALAR_OPS)
+@per_op
 @given(data=st.data())
 def test_op_second_derivatives_on_python_floats(name, data):
     expr = data.draw(expressions(ops=[name], depth=1, width=1, scalar=True), label="expression")

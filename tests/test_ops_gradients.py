@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_nn
+from opcase import per_op
 from tinygrad_nn import Op, Value, ops
 from tinygrad_nn.gradcheck import GradcheckError
 from tinygrad_nn.testing import (MARGIN, OPS, PROFILE, Domain, Expression, arrays,
@@ -39,6 +40,7 @@ def test_the_table_covers_every_op_of_the_engine():
 
 # ---- each op alone ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(OPS))
+@per_op
 @given(data=st.data())
 def test_op_gradient_on_arrays(name, data):
     """Random shapes, broadcast partners, axes, permutations, indices, in the op's domain."""
@@ -47,6 +49,7 @@ def test_op_gradient_on_arrays(name, data):
 
 
 @pytest.mark.parametrize("name", SCALAR_OPS)
+@per_op
 @given(data=st.data())
 def test_op_gradient_on_python_floats(name, data):
     expr = data.draw(expressions(ops=[name], depth=1, width=1, scalar=True), label="expression")

@@ -33,6 +33,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from test_ops_values import GROUPS  # noqa: E402  (each group's ops, spelled in torch)
+from opcase import per_op  # noqa: E402
 from tinygrad_nn import Value, func  # noqa: E402  (below the skip: without torch nothing here runs)
 from tinygrad_nn.testing import OPS, Expression, arrays, expressions, floats  # noqa: E402
 
@@ -186,6 +187,7 @@ def test_the_torch_table_spells_every_op():
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
+@per_op
 @given(data=st.data())
 def test_each_op_agrees_with_torch(name: str, data: st.DataObject):
     """Random shapes, broadcast partners, axes, permutations and indices, in the op's domain."""
