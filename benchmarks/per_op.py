@@ -49,7 +49,7 @@ def _activation(name: str) -> dict:
 # name -> the shapes of its inputs, and how each library applies it
 CASES: Dict[str, dict] = {
     **{name: _unary(name, lambda torch, t, name=name: getattr(torch, name)(t))
-       for name in ("exp", "tanh", "sin", "cos", "sinh", "arctan", "log1p", "expm1", "square",
+       for name in ("exp", "tanh", "sin", "cos", "sinh", "arctan", "asinh", "expm1", "square",
                     "erf")},
     **{name: _activation(name) for name in ("gelu", "silu", "elu", "mish", "softsign",
                                             "logsigmoid", "hardswish")},
