@@ -432,3 +432,18 @@ def test_torch_parameter_names_are_accepted_for_numpys():
         x.sum(dim=1, axis=0)
     with pytest.raises(TypeError, match="unexpected parameter"):
         x.reshape(dim=1)  # reshape has no axis: dim is not renamed, and is refused
+
+
+def test_logical_operators_combine_masks_that_index_and_select():
+    x = Value(np.array([-1.0, 0.5, 2.0, 0.0]))
+    inside = (x > 0) & (x < 1)
+    np.testing.assert_array_equal(inside.data, [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal((~inside).data, [1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(((x < 0) | (x > 1)).data, [1.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(((x > 0) ^ (x > 1)).data, [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal((True & x).data, [1.0, 1.0, 1.0, 0.0])  # nonzero is true
+    np.testing.assert_array_equal(x[inside].data, [0.5])  # a recorded mask indexes as one
+    y = tn.where(~inside, x, 0.0)
+    y.backward(np.ones(4))
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0, 1.0])
+    assert not inside.requires_grad and (Value(2.0) & Value(0.0)).data == 0.0

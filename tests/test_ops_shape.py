@@ -27,6 +27,7 @@ REFERENCES: list[OpCase] = [
     OpCase("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: np.expand_dims(a, -1), (X,)),
     OpCase("flatten", lambda a: a.flatten(1), lambda a: a.reshape(2, 6), (X3,)),
     OpCase("ravel", tg.ravel, np.ravel, (X3,)),
+    OpCase("unflatten", lambda a: a.unflatten(-1, (2, -1)), lambda a: a.reshape(2, 2, 3), (X3.reshape(2, 6),)),
     OpCase("broadcast_to", lambda a: a.broadcast_to((4, 2, 3)),
            lambda a: np.broadcast_to(a, (4, 2, 3)), (ROW,)),
     OpCase("expand", lambda a: a.expand(3, -1, 4), lambda a: np.broadcast_to(a, (3, 2, 4)),
@@ -119,6 +120,7 @@ def torch_spellings(torch: Any, F: Any) -> dict:
         "unsqueeze": unsqueeze,
         "flatten": lambda t, *, start_dim, end_dim: torch.flatten(t, start_dim, end_dim),
         "ravel": torch.ravel,
+        "unflatten": lambda t, *, axis, sizes: t.unflatten(axis, sizes),
         "broadcast_to": lambda t, *, shape: torch.broadcast_to(t, shape),
         "expand": lambda t, *, sizes: t.expand(sizes),
         "swapaxes": lambda t, *, axis1, axis2: torch.swapaxes(t, axis1, axis2),
@@ -533,3 +535,20 @@ def test_zero_d_arrays_and_python_floats(f, shape):
     assert on_float.shape == shape and (type(on_float.data) is float) == (shape == ())
     assert gradcheck(f, 1.5) and gradcheck(f, np.array(1.5))
     assert Value(1.5).permute(()).shape == ()  # array-only ops take a float as a 0-d array
+
+
+def test_unflatten_splits_an_axis_and_is_flattens_inverse():
+    x = Value(np.arange(24.0).reshape(2, 12))
+    y = x.unflatten(1, (3, -1))
+    assert y.shape == (2, 3, 4) and _same_data(y.flatten(1), x)
+    y.backward(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(x.grad, np.arange(24.0).reshape(2, 12))  # reshaped back
+    assert tg.unflatten(x, dim=-1, sizes=(12,)).shape == (2, 12)
+    with pytest.raises(ShapeError, match=r"unflatten: sizes \(5, -1\) do not split axis 1"):
+        x.unflatten(1, (5, -1))
+    with pytest.raises(ShapeError, match="unflatten"):
+        x.unflatten(0, (-1, -1))
+
+
+def _same_data(a: Value, b: Value) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))

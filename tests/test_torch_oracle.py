@@ -84,6 +84,10 @@ TORCH = {
     "greater_equal": lambda a, b: (a >= b).double(),
     "equal": lambda a, b: (a == b).double(),
     "not_equal": lambda a, b: (a != b).double(),
+    "logical_and": lambda a, b: torch.logical_and(a, b).double(),
+    "logical_or": lambda a, b: torch.logical_or(a, b).double(),
+    "logical_xor": lambda a, b: torch.logical_xor(a, b).double(),
+    "logical_not": lambda t: torch.logical_not(t).double(),
     "sign": lambda t: torch.sign(t).detach(),  # a mask, with no derivative (torch: zeros)
     "matmul": torch.matmul,
     "linear": lambda x, w, b: x @ w.T + b,

@@ -97,6 +97,7 @@ SAMPLES: dict[str, tuple] = {
     "src": (np.ones((1, 3)),), "mask": (np.eye(3, dtype=bool),), "value": (0.0,)}
 METHOD_SAMPLES: dict[str, dict[str, tuple]] = {
     "broadcast_to": {"shape": ((2, 3, 3),)},
+    "unflatten": {"sizes": ((3, 1),)},
     "index_select": {"index": (np.array([0, 2]),)},
     "index_add": {"index": (np.array([0, 2]),), "source": (np.ones((2, 3)),)},
 }

@@ -343,6 +343,19 @@ def _flatten_dims(shape: Shape) -> SearchStrategy[tuple]:
     return signed.map(lambda d: ((), {"start_dim": d[0], "end_dim": d[1]}))
 
 
+def _unflatten_sizes(shape: Shape) -> SearchStrategy[tuple]:
+    """An axis (non-negative or negative) and sizes whose product is its length, one perhaps -1."""
+    ndim = len(shape or ())
+
+    def split(k: int) -> SearchStrategy[tuple]:
+        choices = [s for dims in (1, 2, 3) for s in _factorizations(shape[k], dims)]
+        sizes = st.sampled_from(choices).flatmap(lambda s: st.integers(-1, len(s) - 1).map(
+            lambda j: s if j < 0 else s[:j] + (-1,) + s[j + 1:]))
+        return st.tuples(st.sampled_from([k, k - ndim]), sizes)
+    return st.integers(0, ndim - 1).flatmap(split).map(
+        lambda d: ((), {"axis": d[0], "sizes": d[1]}))
+
+
 def _broadcast_target(shape: Shape) -> SearchStrategy[tuple]:
     """A shape that `shape` broadcasts to: new leading axes, axes of length 1 stretched (no
     more than _SHAPE_OPS_SIZE elements: leading axes go first, then the stretching)."""
@@ -893,6 +906,7 @@ OPERANDS: dict[str, Callable[[Shape], SearchStrategy[tuple]]] = {
     "squeeze": _squeeze_axes,
     "unsqueeze": _unsqueeze_axes,
     "flatten": _flatten_dims,
+    "unflatten": _unflatten_sizes,
     "broadcast_to": _broadcast_shape,
     "expand": _expand_sizes,
     "swapaxes": _swapped_axes,

@@ -152,6 +152,10 @@ __all__ = [
     "log_softmax",
     "logaddexp",
     "logaddexp2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
     "logsigmoid",
     "logsumexp",
     "masked_fill",
@@ -234,6 +238,7 @@ __all__ = [
     "true_divide",
     "trunc",
     "unbind",
+    "unflatten",
     "unsqueeze",
     "var",
     "vdot",
@@ -311,7 +316,8 @@ def _method_signature(fn: Any) -> str:
 _SPELLINGS = {"__add__": "a + b", "__sub__": "a - b", "__mul__": "a * b", "__truediv__": "a / b",
               "__pow__": "a ** b", "__mod__": "a % b", "__matmul__": "a @ b", "__neg__": "-x",
               "__abs__": "abs(x)", "__lt__": "a < b", "__le__": "a <= b", "__gt__": "a > b",
-              "__ge__": "a >= b", "__eq__": "a == b", "__ne__": "a != b", "__getitem__": "x[key]"}
+              "__ge__": "a >= b", "__eq__": "a == b", "__ne__": "a != b", "__getitem__": "x[key]",
+              "__and__": "a & b", "__or__": "a | b", "__xor__": "a ^ b", "__invert__": "~x"}
 TITLES = {"comparisons": "Comparisons and masks", "elementwise": "Arithmetic and elementwise functions",
           "activations": "Activations and the softmax family", "reductions": "Reductions",
           "shape": "Shapes", "joins": "Joining and splitting", "indexing": "Indexing",

@@ -13,8 +13,8 @@ from ..errors import DomainError, InvalidIndexError, ShapeError
 from ..opinfo import MARGIN, Domain, OpInfo
 from ._support import _raw, composite
 from . import reductions
-from .comparisons import (equal, greater, greater_equal, less, less_equal, not_equal,
-                          where)
+from .comparisons import (equal, greater, greater_equal, less, less_equal, logical_and,
+                          logical_not, logical_or, logical_xor, not_equal, where)
 
 
 def _is_basic(key: Any) -> bool:
@@ -24,8 +24,8 @@ def _is_basic(key: Any) -> bool:
 
 
 # ops whose results are masks: a Value made by one of them indexes as a boolean mask
-_MASKS = (less, less_equal, greater, greater_equal, equal, not_equal, reductions.any,
-          reductions.all)
+_MASKS = (less, less_equal, greater, greater_equal, equal, not_equal, logical_and, logical_or,
+          logical_xor, logical_not, reductions.any, reductions.all)
 
 
 def _index(key: Any, shape: Any = None) -> Any:

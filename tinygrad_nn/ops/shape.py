@@ -137,6 +137,21 @@ def ravel(x: Any) -> Value:
     return flatten(x)
 
 
+@composite(methods=("unflatten",), scalar=False, info=OpInfo("unflatten", min_dims=1))
+def unflatten(x: Any, axis: int, sizes: Any) -> Value:
+    """PyTorch's unflatten: axis `axis` split into axes of `sizes` (one of them may be -1), the
+    inverse of flatten."""
+    shape = tuple(x.shape)
+    (k,) = _axes(axis, len(shape), "unflatten", shape)
+    sizes = tuple(int(n) for n in sizes)
+    known = math.prod(n for n in sizes if n != -1)
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != shape[k]) or \
+            (-1 in sizes and (known == 0 or shape[k] % known)):
+        raise ShapeError(f"unflatten: sizes {sizes} do not split axis {axis} of length "
+                         f"{shape[k]} (input shape {shape})")
+    return reshape(x, shape[:k] + sizes + shape[k + 1:])
+
+
 # ---- broadcasting -------------------------------------------------------------------------------
 def _broadcast_to(x: np.ndarray, *, shape: Any) -> np.ndarray:
     try:
