@@ -225,7 +225,7 @@ def readme_modules(text: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def mypy_run(request, tmp_path_factory):
-    """mypy once over the README's modules, examples/*.py and the probe: {file name: [errors]}
+    """mypy once over the package, the README's modules, examples/*.py and the probe: {file name: [errors]}
     (errors are mypy's lines, README paths shown as README.md)."""
     api = pytest.importorskip("mypy.api")
     # mypy's cache, and the files it checks: always at the same paths, since mypy reports the
@@ -246,7 +246,7 @@ def mypy_run(request, tmp_path_factory):
     probe.write_text(PROBE)
     args = ["--follow-imports=silent", "--ignore-missing-imports", "--check-untyped-defs",
             "--no-error-summary", "--show-error-codes", "--hide-error-context",
-            "--cache-dir", str(cache), *map(str, [*readme_files, *EXAMPLES, probe])]
+            "--cache-dir", str(cache), "tinygrad_nn", *map(str, [*readme_files, *EXAMPLES, probe])]
     mp = pytest.MonkeyPatch()
     mp.chdir(ROOT)  # so that mypy finds tinygrad_nn here, not some installed copy
     try:
@@ -266,11 +266,11 @@ def mypy_run(request, tmp_path_factory):
     return errors, stdout
 
 
-def test_readme_and_examples_pass_mypy(mypy_run):
+def test_the_package_readme_and_examples_pass_mypy(mypy_run):
     errors, _ = mypy_run
     failures = [line for name, lines in errors.items() if name != "typing_probe.py"
                 for line in lines]
-    assert not failures, "mypy reports errors in the README's examples or examples/ " \
+    assert not failures, "mypy reports errors in tinygrad_nn, the README's examples or examples/ " \
         "(see this file's docstring for the README's markers):\n" + "\n".join(failures)
 
 

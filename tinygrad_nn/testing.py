@@ -72,7 +72,7 @@ def floats(min_value: float = -RANGE, max_value: float = RANGE, *, avoid: Sequen
 def _floats(min_value: float, max_value: float, avoid: tuple, margin: float,
             width: int) -> SearchStrategy[float]:
     base = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
-                     allow_subnormal=False, width=width)
+                     allow_subnormal=False, width=width)  # type: ignore[arg-type]
     if not avoid:
         return base
 
@@ -212,14 +212,14 @@ def _keywords(**strategies: SearchStrategy) -> Callable[[Shape], SearchStrategy[
     return lambda shape: st.fixed_dictionaries(strategies).map(lambda kw: ((), kw))
 
 
-def _axis(shape: Shape) -> SearchStrategy[Any]:
+def _axis(shape: tuple) -> SearchStrategy[Any]:
     """An axis of `shape`, as a non-negative or a negative number."""
     return st.integers(-len(shape), len(shape) - 1)
 
 
 def _reduction(shape: Shape) -> SearchStrategy[tuple]:
     """axis: None, one axis or a tuple of axes; keepdims: either."""
-    axis = st.none()
+    axis: SearchStrategy[Any] = st.none()
     if shape:
         axis = axis | _axis(shape) | hnp.valid_tuple_axes(len(shape))
     elif shape == ():
@@ -279,7 +279,7 @@ def _factorizations(n: int, dims: int) -> list:
             for rest in _factorizations(n // d, dims - 1)]
 
 
-def _new_shape(shape: Shape) -> SearchStrategy[tuple]:
+def _new_shape(shape: tuple) -> SearchStrategy[tuple]:
     """A shape with as many elements, one axis perhaps written -1."""
     size = int(np.prod(shape))
     choices = [s for dims in range(4) for s in _factorizations(size, dims)]
@@ -292,7 +292,7 @@ def _new_shape(shape: Shape) -> SearchStrategy[tuple]:
     return st.sampled_from(choices).flatmap(maybe_minus_one).map(lambda s: ((), {"shape": s}))
 
 
-def _permutation(shape: Shape) -> SearchStrategy[tuple]:
+def _permutation(shape: tuple) -> SearchStrategy[tuple]:
     """axes: None (reverse them) or a permutation, each axis non-negative or negative."""
     ndim = len(shape)
     permutations = st.permutations(range(ndim)).flatmap(
@@ -343,7 +343,7 @@ def _flatten_dims(shape: Shape) -> SearchStrategy[tuple]:
     return signed.map(lambda d: ((), {"start_dim": d[0], "end_dim": d[1]}))
 
 
-def _unflatten_sizes(shape: Shape) -> SearchStrategy[tuple]:
+def _unflatten_sizes(shape: tuple) -> SearchStrategy[tuple]:
     """An axis (non-negative or negative) and sizes whose product is its length, one perhaps -1."""
     ndim = len(shape or ())
 
@@ -387,12 +387,12 @@ def _expand_sizes(shape: Shape) -> SearchStrategy[tuple]:
     return _broadcast_target(shape).flatmap(written).map(lambda sizes: ((), {"sizes": sizes}))
 
 
-def _swapped_axes(shape: Shape) -> SearchStrategy[tuple]:
+def _swapped_axes(shape: tuple) -> SearchStrategy[tuple]:
     return st.tuples(_axis(shape), _axis(shape)).map(
         lambda axes: ((), {"axis1": axes[0], "axis2": axes[1]}))
 
 
-def _moved_axes(shape: Shape) -> SearchStrategy[tuple]:
+def _moved_axes(shape: tuple) -> SearchStrategy[tuple]:
     """source and destination for moveaxis: one axis each, or tuples as long as each other."""
     ndim = len(shape or ())
     one = st.tuples(_axis(shape), _axis(shape))
@@ -512,7 +512,7 @@ def _index_array(side: int) -> SearchStrategy[np.ndarray]:
     return st.lists(st.integers(-side, side - 1), min_size=1, max_size=5).map(np.array)
 
 
-def _key(shape: Shape) -> SearchStrategy[tuple]:
+def _key(shape: tuple) -> SearchStrategy[tuple]:
     """An index: basic (ints, slices, None, ...), an index array on the first axis, alone or
     followed by a slice, index arrays on every axis, or a boolean mask."""
     basic = hnp.basic_indices(shape, allow_newaxis=True).filter(
@@ -527,7 +527,7 @@ def _key(shape: Shape) -> SearchStrategy[tuple]:
     return (basic | fancy | everywhere | mask).map(lambda key: ((), {"key": key}))
 
 
-def _pieces(shape: Shape) -> SearchStrategy[tuple]:
+def _pieces(shape: tuple) -> SearchStrategy[tuple]:
     """One or two more operands for concatenate: the same shape but along `axis`."""
     def with_axis(axis: int) -> SearchStrategy[tuple]:
         k = axis % len(shape)
@@ -586,11 +586,11 @@ def _appended(shape: Shape) -> SearchStrategy[tuple]:
     return flat | _axis(shape).flatmap(along)
 
 
-def _split_points(even: bool) -> Callable[[Shape], SearchStrategy[tuple]]:
+def _split_points(even: bool) -> Callable[[tuple], SearchStrategy[tuple]]:
     """indices_or_sections and axis for split (`even`: a number of sections that divides the
     axis) or array_split (up to two more sections than elements: empty pieces), or sorted split
     points, none to three of them (repeats make empty pieces)."""
-    def operands(shape: Shape) -> SearchStrategy[tuple]:
+    def operands(shape: tuple) -> SearchStrategy[tuple]:
         def with_axis(axis: int) -> SearchStrategy[tuple]:
             n = shape[axis % len(shape)]
             counts = [d for d in range(1, n + 1) if n % d == 0] if even else list(range(1, n + 3))
@@ -601,7 +601,7 @@ def _split_points(even: bool) -> Callable[[Shape], SearchStrategy[tuple]]:
     return operands
 
 
-def _chunks(shape: Shape) -> SearchStrategy[tuple]:
+def _chunks(shape: tuple) -> SearchStrategy[tuple]:
     """chunks (up to two more than the axis has elements) and axis for chunk."""
     return _axis(shape).flatmap(lambda axis: st.integers(1, shape[axis % len(shape)] + 2).map(
         lambda chunks: ((), {"chunks": chunks, "axis": axis})))
@@ -626,7 +626,7 @@ def _where_operands(shape: Shape) -> SearchStrategy[tuple]:
     return drawn.map(lambda d: (tuple(d.input_shapes), {}))
 
 
-def _matmul_partner(shape: Shape) -> SearchStrategy[tuple]:
+def _matmul_partner(shape: tuple) -> SearchStrategy[tuple]:
     """The right operand of `shape` @ it: a vector, or a (batched) matrix whose batch axes
     broadcast with those of the left operand."""
     inner, batch = shape[-1], shape[:-2]
@@ -635,7 +635,7 @@ def _matmul_partner(shape: Shape) -> SearchStrategy[tuple]:
     return right.map(lambda other: ((other,), {}))
 
 
-def _linear_partners(shape: Shape) -> SearchStrategy[tuple]:
+def _linear_partners(shape: tuple) -> SearchStrategy[tuple]:
     """Weights (nout, nin) for inputs of shape (..., nin), and a bias (nout,) or a scalar one."""
     inner = shape[-1]
     return st.tuples(st.integers(1, 3), st.booleans()).map(
@@ -681,7 +681,7 @@ def _einsum_templates(shape: tuple, m: int, k: int) -> list:
                   ("...,...", ((1,) * n,)), ("...,->...", ((),))]
 
 
-def _einsum_operands(shape: Shape) -> SearchStrategy[tuple]:
+def _einsum_operands(shape: tuple) -> SearchStrategy[tuple]:
     """Subscripts for einsum and the other operands' shapes, from `_einsum_templates`."""
     return st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(
         lambda mk: st.sampled_from(_einsum_templates(shape, *mk))).map(
@@ -705,14 +705,14 @@ def _inner_partner(shape: Shape) -> SearchStrategy[tuple]:
     return (lead | st.just(())).map(lambda other: ((other,), {}))
 
 
-def _same_size(shape: Shape) -> SearchStrategy[tuple]:
+def _same_size(shape: tuple) -> SearchStrategy[tuple]:
     """vdot: a shape with as many elements."""
     size = int(np.prod(shape))
     return st.sampled_from([s for dims in range(4) for s in _factorizations(size, dims)]).map(
         lambda other: ((other,), {}))
 
 
-def _tensordot_partner(shape: Shape) -> SearchStrategy[tuple]:
+def _tensordot_partner(shape: tuple) -> SearchStrategy[tuple]:
     """axes: an int N (b starts with a's last N axes) or a pair of axis lists, negative ones
     too, with b's summed axes anywhere among up to two of its own."""
     n = len(shape)
@@ -732,7 +732,7 @@ def _tensordot_partner(shape: Shape) -> SearchStrategy[tuple]:
     return counted | pairs
 
 
-def _cross_partner(shape: Shape) -> SearchStrategy[tuple]:
+def _cross_partner(shape: tuple) -> SearchStrategy[tuple]:
     """b of as many axes, 3 along `axis` (where a has 3), its other axes a's or 1."""
     n = len(shape)
     threes = [k for k in range(n) if shape[k] == 3] or [n - 1]  # none: cross refuses the draw
@@ -760,7 +760,7 @@ def _hardtanh_bounds(shape: Shape) -> SearchStrategy[tuple]:
     return bounds.map(sorted).map(lambda b: ((), {"min_val": b[0], "max_val": b[1]}))
 
 
-def _scatter_target(shape: Shape) -> SearchStrategy[tuple]:
+def _scatter_target(shape: tuple) -> SearchStrategy[tuple]:
     """For add_at of g (shape (n, ...)): indices into a first axis of length m (repeats
     included) and the target shape (m, ...)."""
     def target(m: int) -> SearchStrategy[tuple]:
@@ -775,17 +775,17 @@ def _indices_into(n: int, shape: Any) -> SearchStrategy[np.ndarray]:
     return hnp.arrays(np.intp, shape, elements=st.integers(-n, n - 1))
 
 
-def _diff_order(shape: Shape) -> SearchStrategy[tuple]:
+def _diff_order(shape: tuple) -> SearchStrategy[tuple]:
     return st.tuples(st.integers(0, 2), _axis(shape)).map(
         lambda d: ((), {"n": d[0], "axis": d[1]}))
 
 
-def _sort_axis(shape: Shape) -> SearchStrategy[tuple]:
+def _sort_axis(shape: tuple) -> SearchStrategy[tuple]:
     return st.tuples(_axis(shape), st.booleans()).map(
         lambda d: ((), {"axis": d[0], "descending": d[1]}))
 
 
-def _diagonal_axes(shape: Shape) -> SearchStrategy[tuple]:
+def _diagonal_axes(shape: tuple) -> SearchStrategy[tuple]:
     """offset, and two different axes (each non-negative or negative)."""
     pairs = st.tuples(_axis(shape), _axis(shape)).filter(
         lambda p: p[0] % len(shape) != p[1] % len(shape))
@@ -793,7 +793,7 @@ def _diagonal_axes(shape: Shape) -> SearchStrategy[tuple]:
         lambda d: ((), {"offset": d[0], "axis1": d[1][0], "axis2": d[1][1]}))
 
 
-def _along(shape: Shape, broadcast: bool) -> SearchStrategy[tuple]:
+def _along(shape: tuple, broadcast: bool) -> SearchStrategy[tuple]:
     """An axis and the shape of an index along it: 1 to 4 along the axis, elsewhere x's side or
     1 (`broadcast`: take_along_axis) or anything up to x's side (torch's gather)."""
     def index_shape(axis: int) -> SearchStrategy[tuple]:
@@ -804,17 +804,17 @@ def _along(shape: Shape, broadcast: bool) -> SearchStrategy[tuple]:
     return _axis(shape).flatmap(index_shape)
 
 
-def _take_along_indices(shape: Shape) -> SearchStrategy[tuple]:
+def _take_along_indices(shape: tuple) -> SearchStrategy[tuple]:
     return _along(shape, True).flatmap(lambda d: _indices_into(shape[d[0]], d[1]).map(
         lambda index: ((), {"indices": index, "axis": d[0]})))
 
 
-def _gather_index(shape: Shape) -> SearchStrategy[tuple]:
+def _gather_index(shape: tuple) -> SearchStrategy[tuple]:
     return _along(shape, False).flatmap(lambda d: _indices_into(shape[d[0]], d[1]).map(
         lambda index: ((), {"axis": d[0], "index": index})))
 
 
-def _take_indices(shape: Shape) -> SearchStrategy[tuple]:
+def _take_indices(shape: tuple) -> SearchStrategy[tuple]:
     """axis None (the flattened input) or an axis, and indices of 0 to 2 dimensions."""
     def indices(axis: Any) -> SearchStrategy[tuple]:
         n = int(np.prod(shape)) if axis is None else shape[axis]
@@ -823,7 +823,7 @@ def _take_indices(shape: Shape) -> SearchStrategy[tuple]:
     return (st.none() | _axis(shape)).flatmap(indices)
 
 
-def _select_index(shape: Shape) -> SearchStrategy[tuple]:
+def _select_index(shape: tuple) -> SearchStrategy[tuple]:
     return _axis(shape).flatmap(lambda axis: _indices_into(shape[axis], (st.integers(1, 4))).map(
         lambda index: ((), {"axis": axis, "index": index})))
 
@@ -833,7 +833,7 @@ def _mask_and_value(shape: Shape) -> SearchStrategy[tuple]:
     return st.tuples(_partner(shape), floats(-3, 3)).map(lambda d: ((d[0],), {"value": d[1]}))
 
 
-def _index_add_operands(shape: Shape) -> SearchStrategy[tuple]:
+def _index_add_operands(shape: tuple) -> SearchStrategy[tuple]:
     """A 1-D index along an axis (repeats included), the source's shape and alpha."""
     def along(axis: int) -> SearchStrategy[tuple]:
         a = axis % len(shape)
@@ -843,7 +843,7 @@ def _index_add_operands(shape: Shape) -> SearchStrategy[tuple]:
     return _axis(shape).flatmap(along)
 
 
-def _scatter_add_operands(shape: Shape) -> SearchStrategy[tuple]:
+def _scatter_add_operands(shape: tuple) -> SearchStrategy[tuple]:
     """An index as for gather, and a src at least as large as the index on every axis."""
     def src(d: tuple) -> SearchStrategy[tuple]:
         axis, sides = d
@@ -864,14 +864,15 @@ def _fit_target(shape: Shape) -> SearchStrategy[tuple]:
                                                           max_size=len(shape))).map(
         lambda d: tuple(1 if ones else n for n, ones in zip(shape, d[1]))[d[0]:])
     up = st.integers(1, 3).map(lambda n: (n, *shape))
-    options = down | up
+    options: SearchStrategy[Any] = down | up
     if int(np.prod(shape)) == 1:
         options = options | st.none()
     return options.map(params)
 
 
 # How each kind of op (OpInfo.operands) draws its other operands and parameters.
-OPERANDS: dict[str, Callable[[Shape], SearchStrategy[tuple]]] = {
+# (a kind for ops with min_dims >= 1 takes only array shapes: tuples, never None)
+OPERANDS: dict[str, Callable[[Any], SearchStrategy[tuple]]] = {
     "unary": _unary,
     "round": _keywords(decimals=st.integers(-1, 1)),  # round to tens, units or tenths
     "binary": _binary,
@@ -961,7 +962,7 @@ def _where_by_sign(a: Any, b: Any, c: Any) -> Value:
 
 
 # Ways of calling an op that its tests need beyond ``op(*operands, **kw)``.
-_VARIANTS = {
+_VARIANTS: dict[str, dict[str, Any]] = {
     # where: the condition comes from the sign of a third operand, kept away from 0
     "where": dict(call=_where_by_sign, domains=(FREE, FREE, Domain(avoid=(0.0,)))),
     "getitem": dict(call=lambda x, *, key: x[key]),

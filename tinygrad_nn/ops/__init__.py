@@ -249,8 +249,12 @@ __all__ = [
 
 
 def _attach(op: AnyOp) -> None:
+    if isinstance(op, Composite):  # a method only: the function itself, bound to the Value
+        for name in op.methods:
+            setattr(Value, name, op)
+        return
     for name in op.methods:
-        setattr(Value, name, op.method() if isinstance(op, Op) else op)
+        setattr(Value, name, op.method())
     for name in op.operators:
         setattr(Value, name, op.method(reflected=name.startswith("__r")))
     for name in op.properties:

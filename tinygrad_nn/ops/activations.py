@@ -122,12 +122,12 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf as scipy_erf
+    from scipy.special import erf as scipy_erf  # type: ignore[import-untyped]
     return scipy_erf(x)
 
 
 def _erfc(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erfc as scipy_erfc
+    from scipy.special import erfc as scipy_erfc  # type: ignore[import-untyped]
     return scipy_erfc(x)
 
 
