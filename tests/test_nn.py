@@ -8,6 +8,7 @@ import tinygrad_nn.losses
 from tinygrad_nn import ShapeError, Value
 from tinygrad_nn.gradcheck import check_gradients
 from tinygrad_nn.losses import cross_entropy, logistic_cost
+from tinygrad_nn import nn
 from tinygrad_nn.nn import MLP, Layer, Module, Neuron
 
 BOOLEAN_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -167,3 +168,62 @@ def test_linear_op_equals_matmul_plus_bias():
     rng = np.random.default_rng(1)
     x, w, b = rng.normal(size=(4, 3)), Value(rng.normal(size=(2, 3))), Value(rng.normal(size=2))
     np.testing.assert_allclose(tn.linear(x, w, b).data, x @ w.data.T + b.data, rtol=1e-14)
+
+
+# ---- containers: layers in dicts, nested lists, ModuleList, ModuleDict, Sequential -------------
+class _Holder(nn.Module):
+    """Layers kept the ways people keep them: in a dict, a list of lists, a ModuleDict."""
+
+    def __init__(self) -> None:
+        self.blocks = {"encoder": nn.Layer(3, 4, "tanh", seed=0), "decoder": nn.Layer(4, 2, "linear", seed=1)}
+        self.grid = [[nn.Neuron(2, seed=2)], [nn.Neuron(2, seed=3), nn.Neuron(2, seed=4)]]
+        self.heads = nn.ModuleDict({"a": nn.Layer(2, 1, "linear", seed=5)})
+
+    def forward(self, x):
+        h = self.blocks["decoder"](self.blocks["encoder"](x))
+        units = sum(unit(h) for row in self.grid for unit in row)
+        return self.heads["a"](h).sum() + units.sum()
+
+
+def test_parameters_in_dicts_nested_lists_and_module_dicts_are_found_and_trained():
+    model = _Holder()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["blocks.encoder.W", "blocks.encoder.b", "blocks.decoder.W", "blocks.decoder.b",
+                     "grid.0.0.w", "grid.0.0.b", "grid.1.0.w", "grid.1.0.b", "grid.1.1.w",
+                     "grid.1.1.b", "heads.a.W", "heads.a.b"]
+    model(np.ones((5, 3))).backward()
+    assert all(np.any(p.grad != 0) for p in model.parameters())  # every one gets a gradient
+    state = model.state_dict()
+    other = _Holder()
+    for p in other.parameters():
+        p.data = p.data * 0
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(other(np.ones((5, 3))).data, model(np.ones((5, 3))).data)
+
+
+def test_sequential_and_module_list_name_their_entries_by_position():
+    seq = nn.Sequential(nn.Layer(3, 4, "relu", seed=0), nn.Layer(4, 2, "linear", seed=1))
+    assert [n for n, _ in seq.named_parameters()] == ["0.W", "0.b", "1.W", "1.b"]
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(seq(x).data, seq[1](seq[0](x)).data)
+    assert len(seq) == 2 and list(seq) == [seq[0], seq[1]]
+    listed = nn.ModuleList([nn.Neuron(2)]).append(nn.Neuron(2))
+    assert [n for n, _ in listed.named_parameters()] == ["0.w", "0.b", "1.w", "1.b"]
+    with pytest.raises(TypeError, match="ModuleList: expected a Module"):
+        listed.append(np.ones(2))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ModuleDict"):
+        nn.ModuleDict({1: nn.Neuron(2)})  # type: ignore[dict-item]
+
+
+def test_named_modules_children_apply_and_train_mode_reach_every_container():
+    model = _Holder()
+    names = [name for name, _ in model.named_modules()]
+    assert names == ["", "blocks.encoder", "blocks.decoder", "grid.0.0", "grid.1.0", "grid.1.1",
+                     "heads", "heads.a"]
+    assert [type(m).__name__ for m in model.children()] == ["Layer", "Layer", "Neuron", "Neuron",
+                                                           "Neuron", "ModuleDict"]
+    visited = []
+    model.apply(lambda m: visited.append(type(m).__name__))
+    assert visited[-1] == "_Holder" and visited.count("Neuron") == 3  # children first
+    model.eval()
+    assert not any(m.training for m in model.modules())

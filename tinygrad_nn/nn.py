@@ -1,4 +1,5 @@
-"""Neural-network modules: the logistic unit (`Neuron`), a layer of units (`Layer`), and `MLP`.
+"""Neural-network modules: the logistic unit (`Neuron`), a layer of units (`Layer`), and `MLP`;
+the containers `ModuleList`, `ModuleDict` and `Sequential`.
 
 The network model of Ng's course: a unit computes g(θᵀx) with a bias unit x₀ = 1; a layer is
 many units side by side, ``a = g(x Wᵀ + b)`` with weights ``W`` of shape (nout, nin) and bias
@@ -50,9 +51,10 @@ def _default_init(activation: Optional[str]) -> str:
 
 
 class Module:
-    """Base class of models. Parameters are the leaf Values held as attributes (or in lists of
-    attributes) that require a gradient; sub-modules are Module attributes, or lists of them.
-    Both are found in the order they were assigned, with dotted names like ``layers.0.W``."""
+    """Base class of models. Parameters are the leaf Values that require a gradient; they and
+    sub-modules are found in the module's attributes, and inside lists, tuples and dicts held
+    there (nested too), in the order they were assigned, with dotted names like ``layers.0.W``
+    (a dict's entries under their keys: ``blocks.encoder.W``)."""
 
     training: bool = True
 
@@ -61,6 +63,39 @@ class Module:
 
     def __call__(self, x: Any) -> Any:
         return self.forward(x)
+
+    # ---- what it holds -----------------------------------------------------------------------
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        """(name, object) for everything this module holds, containers opened: the one place
+        that says where parameters and sub-modules are looked for."""
+        for name, attr in vars(self).items():
+            yield from _opened(name, attr)
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        """The sub-modules held directly here (not their own sub-modules), by name."""
+        for name, item in self._members():
+            if isinstance(item, Module):
+                yield name, item
+
+    def children(self) -> Iterator["Module"]:
+        return (module for _, module in self.named_children())
+
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        """This module (named `prefix`, '' by default) and every sub-module, depth first."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(prefix + ("." if prefix else "") + name)
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every sub-module, depth first."""
+        return (module for _, module in self.named_modules())
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call fn on every sub-module, then on this one (as PyTorch does: for initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # ---- parameters ------------------------------------------------------------------------
     def named_parameters(self) -> Iterator[Tuple[str, Value]]:
@@ -72,14 +107,11 @@ class Module:
                 yield name, v
 
     def _walk(self, prefix: str) -> Iterator[Tuple[str, Value]]:
-        for name, attr in vars(self).items():
-            items = enumerate(attr) if isinstance(attr, (list, tuple)) else [(None, attr)]
-            for index, item in items:
-                full = prefix + name + ("" if index is None else f".{index}")
-                if isinstance(item, Module):
-                    yield from item._walk(full + ".")
-                elif isinstance(item, Value) and item.requires_grad and not item._prev:
-                    yield full, item
+        for name, item in self._members():
+            if isinstance(item, Module):
+                yield from item._walk(prefix + name + ".")
+            elif isinstance(item, Value) and item.requires_grad and not item._prev:
+                yield prefix + name, item
 
     def parameters(self) -> List[Value]:
         return [v for _, v in self.named_parameters()]
@@ -103,14 +135,6 @@ class Module:
 
     def eval(self) -> "Module":
         return self.train(False)
-
-    def modules(self) -> Iterator["Module"]:
-        """This module and every sub-module, depth first."""
-        yield self
-        for attr in vars(self).values():
-            for item in (attr if isinstance(attr, (list, tuple)) else [attr]):
-                if isinstance(item, Module):
-                    yield from item.modules()
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:
@@ -144,6 +168,94 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.num_parameters()} parameters)"
+
+
+def _opened(name: str, item: Any) -> Iterator[Tuple[str, Any]]:
+    """`item` under `name`, or, for a list, tuple or dict, its entries (nested ones too) under
+    ``name.index`` or ``name.key``."""
+    if isinstance(item, (list, tuple)):
+        for index, entry in enumerate(item):
+            yield from _opened(f"{name}.{index}", entry)
+    elif isinstance(item, dict):
+        for key, entry in item.items():
+            yield from _opened(f"{name}.{key}", entry)
+    else:
+        yield name, item
+
+
+class ModuleList(Module):
+    """Modules in a list, named 0, 1, ... (as in PyTorch); index, iterate and append them."""
+
+    def __init__(self, modules: Sequence[Module] = ()):
+        self._list: List[Module] = []
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got a {type(module).__name__}")
+        self._list.append(module)
+        return self
+
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        return ((str(index), module) for index, module in enumerate(self._list))
+
+    def __getitem__(self, index: int) -> Module:
+        return self._list[index]
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._list)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}([{', '.join(map(repr, self._list))}])"
+
+
+class Sequential(ModuleList):
+    """Modules applied in turn: Sequential(Layer(4, 8, "relu"), Layer(8, 1, "linear"))."""
+
+    def __init__(self, *modules: Module):
+        super().__init__(modules)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._list:
+            x = module(x)
+        return x
+
+
+class ModuleDict(Module):
+    """Modules by name (str keys), in insertion order, as in PyTorch."""
+
+    def __init__(self, modules: Optional[Dict[str, Module]] = None):
+        self._dict: Dict[str, Module] = {}
+        for key, module in (modules or {}).items():
+            self[key] = module
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: keys are names (str) and values Modules; got "
+                            f"{type(key).__name__} -> {type(module).__name__}")
+        self._dict[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        return self._dict[key]
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def keys(self) -> Any:
+        return self._dict.keys()
+
+    def items(self) -> Any:
+        return self._dict.items()
+
+    def values(self) -> Any:
+        return self._dict.values()
+
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        return iter(self._dict.items())
 
 
 def _to_value(x: Any, nin: int, model: "Module", dtype: np.dtype) -> Tuple[Value, bool]:
