@@ -10,6 +10,7 @@ from tinygrad_nn.gradcheck import check_gradients
 from tinygrad_nn.losses import cross_entropy, logistic_cost
 from tinygrad_nn import nn
 from tinygrad_nn.nn import MLP, Layer, Module, Neuron
+from tinygrad_nn.optim import SGD
 
 BOOLEAN_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
@@ -227,3 +228,22 @@ def test_named_modules_children_apply_and_train_mode_reach_every_container():
     assert visited[-1] == "_Holder" and visited.count("Neuron") == 3  # children first
     model.eval()
     assert not any(m.training for m in model.modules())
+
+
+def test_frozen_parameters_leave_parameters_but_stay_in_the_state_dict():
+    model = MLP(3, [4, 2], seed=0)
+    model.layers[0].requires_grad_(False)  # freeze the first layer, as in fine-tuning
+    assert [n for n, _ in model.named_parameters()] == ["layers.1.W", "layers.1.b"]
+    assert list(model.state_dict()) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b"]
+    before = model.layers[0].W.data.copy()
+    opt = SGD(model.parameters(), lr=0.5)
+    model(np.ones((2, 3))).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(model.layers[0].W.data, before)  # frozen: untouched
+    assert np.any(model.layers[1].W.grad != 0)
+    # a frozen model loads and restores every weight, and unfreezing starts from zero gradients
+    copy = MLP(3, [4, 2], seed=1).requires_grad_(False)
+    copy.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(copy(np.ones((1, 3))).data, model(np.ones((1, 3))).data)
+    copy.requires_grad_(True)
+    assert len(copy.parameters()) == 4 and all(not np.any(p.grad) for p in copy.parameters())

@@ -106,12 +106,34 @@ class Module:
                 seen.add(id(v))
                 yield name, v
 
-    def _walk(self, prefix: str) -> Iterator[Tuple[str, Value]]:
+    def _walk(self, prefix: str, frozen: bool = False) -> Iterator[Tuple[str, Value]]:
+        """The leaf Values held here that require a gradient (with `frozen`, those that do not
+        as well: parameters switched off by requires_grad_(False) or made with
+        requires_grad=False)."""
         for name, item in self._members():
             if isinstance(item, Module):
-                yield from item._walk(prefix + name + ".")
-            elif isinstance(item, Value) and item.requires_grad and not item._prev:
+                yield from item._walk(prefix + name + ".", frozen)
+            elif isinstance(item, Value) and item._fn is None and (frozen or item.requires_grad):
                 yield prefix + name, item
+
+    def _named_leaves(self) -> Dict[str, Value]:
+        """Every parameter by dotted name, frozen ones included: what state_dict holds."""
+        leaves: Dict[str, Value] = {}
+        seen = set()
+        for name, v in self._walk("", frozen=True):
+            if id(v) not in seen:
+                seen.add(id(v))
+                leaves[name] = v
+        return leaves
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter, as PyTorch's: a frozen one is left out of
+        parameters() (so optimizers skip it) but stays in state_dict()."""
+        for v in self._named_leaves().values():
+            if requires_grad and not v.requires_grad:
+                v.grad = np.zeros_like(v.data) if type(v.data) is not float else 0.0
+            v.requires_grad = bool(requires_grad)
+        return self
 
     def parameters(self) -> List[Value]:
         return [v for _, v in self.named_parameters()]
@@ -138,13 +160,13 @@ class Module:
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:
-        """Copies of every parameter as numpy arrays, by dotted name."""
-        return {name: np.array(v.data) for name, v in self.named_parameters()}
+        """Copies of every parameter as numpy arrays, by dotted name (frozen ones too)."""
+        return {name: np.array(v.data) for name, v in self._named_leaves().items()}
 
     def load_state_dict(self, state: Dict[str, Any], strict: bool = True) -> None:
         """Set parameters from `state`. Every name, shape and dtype is checked first; on any
         mismatch a ValueError lists them all and the model is left unchanged."""
-        params = dict(self.named_parameters())
+        params = self._named_leaves()
         problems = []
         if strict:
             problems += [f"missing: {n}" for n in params if n not in state]
