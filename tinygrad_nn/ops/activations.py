@@ -34,6 +34,10 @@ def _softplus(x: Any) -> Any:
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _softplus_scalar(x: float) -> float:
+    return (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x)))
+
+
 def _sigmoid_scalar(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -48,8 +52,7 @@ sigmoid = Op("sigmoid", _sigmoid,
 
 softplus = Op("softplus", _softplus,
               lambda g, out, x: g * sigmoid.of(x),
-              scalar=lambda x: (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x))),
-              methods=("softplus",))
+              scalar=_softplus_scalar, methods=("softplus",))
 
 leaky_relu = Op("leaky_relu",
                 lambda x, *, alpha: np.maximum(x, 0) + alpha * np.minimum(x, 0),
@@ -200,10 +203,6 @@ swish = silu
 quick_gelu = _sigmoid_weighted("quick_gelu", 1.702, ("quick_gelu",))
 
 
-def _softplus_scalar(x: float) -> float:
-    return (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x)))
-
-
 # mish(x) = x tanh(softplus(x)); d/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))
 def _mish_vjp(g: Any, out: Any, x: Any) -> Any:
     t = tanh.of(softplus.of(x))
@@ -225,10 +224,9 @@ softsign = Op("softsign", lambda x: x / (1 + np.abs(x)), _softsign_vjp,
               info=OpInfo(kinks=at_zero))
 
 # logsigmoid(x) = log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|); d/dx = sigmoid(-x)
-logsigmoid = Op("logsigmoid", lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x))),
+logsigmoid = Op("logsigmoid", lambda x: -_softplus(-x),
                 lambda g, out, x: g * sigmoid.of(-x),
-                scalar=lambda x: (x if x < 0 else 0.0) - math.log1p(math.exp(-math.fabs(x))),
-                methods=("logsigmoid",))
+                scalar=lambda x: -_softplus_scalar(-x), methods=("logsigmoid",))
 
 
 # ---- exponential linear units --------------------------------------------------------------------

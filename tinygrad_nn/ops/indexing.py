@@ -34,7 +34,7 @@ def _index(key: Any, shape: Any = None) -> Any:
     0s and 1s shaped like `shape`, the indexed array's, is refused as ambiguous)."""
     if isinstance(key, Value):
         data = np.asarray(key.data)
-        if key._fn is not None and any([key._fn is op for op in _MASKS]):
+        if key._fn in _MASKS:  # (an Op compares by identity)
             return data != 0
         if not np.all(data == np.round(data)):
             raise InvalidIndexError(f"[]: a Value used as an index must hold whole numbers "

@@ -144,16 +144,11 @@ def _logsumexp(x: Any, *, axis: Any, keepdims: bool) -> Any:
     return out if keepdims else out.squeeze(axis=axis)
 
 
-def _logsumexp_scalar(x: float, *, axis: Any, keepdims: bool) -> float:
-    _check_axis(axis, "logsumexp")
-    return x
-
-
 logsumexp = Op("logsumexp", _logsumexp,
                lambda g, out, x, *, axis, keepdims:
                g if type(_raw(x)) is float else
                _expand(g, x, axis, keepdims) * exp.of(x - _expand(out, x, axis, keepdims)),
-               scalar=_logsumexp_scalar,
+               scalar=_scalar_reduction("logsumexp"),
                defaults={"axis": -1, "keepdims": False}, methods=("logsumexp",),
                info=OpInfo("reduction"))
 
