@@ -12,6 +12,7 @@ from .errors import (BackwardError, DomainError, FileFormatError, GradcheckError
                      GraphvizNotFoundError, InvalidIndexError, ShapeError, TinygradNNError,
                      UnsupportedTypeError)
 from .ops import *  # noqa: F403  every op as a function: tg.exp(x), tg.sum(x, 1), tg.where(c, a, b)
+from .random import manual_seed
 from .replay import Tape
 from .serialize import load, save
 from .viz import draw_dot, save_svg, summary
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Op", "constant", "no_grad", "enable_grad", "is_grad_enabled", "zero_grad", "grad",
-    "func", "ops", "Tape",
+    "func", "ops", "Tape", "manual_seed",
     "TinygradNNError", "ShapeError", "DomainError", "UnsupportedTypeError", "BackwardError",
     "InvalidIndexError", "FileFormatError", "GraphvizNotFoundError", "GradcheckError", "save", "load",
     "draw_dot", "save_svg", "summary",

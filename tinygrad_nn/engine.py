@@ -342,11 +342,12 @@ class Value:
     # The inputs live in three slots (first, second, the rest as a tuple) rather than in one
     # tuple: a tuple per node is a second object for Python's garbage collector to traverse,
     # and on micrograd's training step that doubled the time spent in the collector.
-    __slots__ = ("data", "grad", "requires_grad", "label", "_a", "_b", "_rest", "_fn", "_kw")
+    __slots__ = ("data", "grad", "requires_grad", "label", "name", "_a", "_b", "_rest", "_fn", "_kw")
     data: Any               # a Python float or a float32/float64 numpy array
     grad: Any               # the same kind as data (a Value after backward(create_graph=True))
     requires_grad: bool
     label: str
+    name: str               # a parameter's dotted name in its Module ('' elsewhere), for draw_dot
     _a: Any                 # the op's first input (None for a leaf), then the second,
     _b: Any
     _rest: tuple            # and the rest
@@ -361,6 +362,7 @@ class Value:
         self.grad = _zeros_like(self.data)
         self.requires_grad = bool(requires_grad)
         self.label = label
+        self.name = ""
         self._a = self._b = None
         self._rest = ()
         self._fn = None
@@ -676,7 +678,7 @@ def _node(out: Any, op: Op, a: Value, b: Optional[Value], kw: Optional[dict], re
     node = _new(Value)
     node.data = out
     node.grad = 0.0 if type(out) is float else None
-    node.label = ""
+    node.label = node.name = ""
     node.requires_grad = requires_grad
     if recorded:
         node._a = a
@@ -703,7 +705,7 @@ def _leaf(data: Any, requires_grad: bool) -> Value:
     v.data = data
     v.grad = _zeros_like(data) if requires_grad else (0.0 if type(data) is float else None)
     v.requires_grad = requires_grad
-    v.label = ""
+    v.label = v.name = ""
     v._a = v._b = None
     v._rest = ()
     v._fn = None

@@ -363,6 +363,8 @@ def draw_dot(root: Value, *, rankdir: str = "LR", show_grad: bool = True, max_no
     - ``names``: a model with ``named_parameters()`` or a mapping ``{dotted_name: Value}``; named
       Values are drawn as parameters under their names and, with ``cluster_modules``, grouped in
       a box per layer (the dotted prefix: ``layers.0.W`` and ``layers.0.b`` in ``layers.0``).
+      Without it, the names that Modules gave their parameters when first called
+      (``Value.name``) are used, so ``draw_dot(loss)`` of a model groups its layers already.
     - ``color_by``: "kind" fills by kind of node (output, parameter, input, constant, result);
       "grad" fills by gradient magnitude on a log scale (kinds stay apart by their borders).
     - ``legend``: add a box saying what shapes and colours mean; ``title``: a caption on top.
@@ -379,8 +381,10 @@ def draw_dot(root: Value, *, rankdir: str = "LR", show_grad: bool = True, max_no
     order = topological_order(root)
     shown = order[-max_nodes:]  # a suffix of a topological order: every node reaches the root
     index = {id(v): i for i, v in enumerate(shown)}
-    params = named_parameters(names, "draw_dot") if names is not None else {}
-    param_names = {id(v): name for name, v in params.items()}
+    if names is not None:
+        param_names = {id(v): name for name, v in named_parameters(names, "draw_dot").items()}
+    else:  # the names Modules gave their parameters when called
+        param_names = {id(v): v.name for v in shown if v.name}
     clusters = _assign_clusters(shown, param_names) if cluster_modules else {}
     scale = _GradientScale(shown) if color_by == "grad" else None
 

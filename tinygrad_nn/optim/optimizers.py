@@ -18,9 +18,9 @@ import numpy as np
 import scipy.optimize  # type: ignore[import-untyped]  # scipy ships no type stubs
 from tqdm import tqdm  # type: ignore[import-untyped]  # nor does tqdm
 
-from .engine import Value, zero_grad
-from .errors import ShapeError, UnsupportedTypeError
-from .nn import Module
+from ..engine import Value, zero_grad
+from ..errors import ShapeError, UnsupportedTypeError
+from ..nn import Module
 
 # scipy methods that use the gradient and need no Hessian.
 GRADIENT_METHODS = ("L-BFGS-B", "CG", "BFGS", "Newton-CG", "TNC", "SLSQP", "trust-constr")

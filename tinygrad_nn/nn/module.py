@@ -1,0 +1,308 @@
+"""`Module`, the base class of models, and the containers `ModuleList`, `ModuleDict` and
+`Sequential`.
+
+A module's parameters (leaf Values), buffers (numpy arrays registered with `register_buffer`:
+state that is saved but not trained, such as BatchNorm's running statistics) and sub-modules
+are found in its attributes, and inside lists, tuples and dicts held there (nested too), in the
+order they were assigned, under dotted names like ``layers.0.W`` (a dict's entries under their
+keys: ``blocks.encoder.W``), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..engine import Value, zero_grad
+from ..errors import ShapeError
+
+
+class Module:
+    """Base class of models: define `forward`; call the module to run it."""
+
+    training: bool = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.__dict__.get("_named", False):
+            self._name_parameters()
+        return self.forward(*args, **kwargs)
+
+    def _name_parameters(self) -> None:
+        """Give every parameter its dotted name (`Value.name`), once, on the first call, so that
+        draw_dot(loss) can group a model's layers. A name set by an enclosing module (longer,
+        ending in this one) is kept; a model later placed inside another is renamed by it."""
+        for name, v in self._walk("", frozen=True):
+            if not v.name or name.endswith("." + v.name):
+                v.name = name
+        self.__dict__["_named"] = True
+
+    # ---- what it holds -----------------------------------------------------------------------
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        """(name, object) for everything this module holds, containers opened: the one place
+        that says where parameters, buffers and sub-modules are looked for."""
+        for name, attr in vars(self).items():
+            yield from _opened(name, attr)
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        """The sub-modules held directly here (not their own sub-modules), by name."""
+        for name, item in self._members():
+            if isinstance(item, Module):
+                yield name, item
+
+    def children(self) -> Iterator["Module"]:
+        return (module for _, module in self.named_children())
+
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        """This module (named `prefix`, '' by default) and every sub-module, depth first."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(prefix + ("." if prefix else "") + name)
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every sub-module, depth first."""
+        return (module for _, module in self.named_modules())
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call fn on every sub-module, then on this one (as PyTorch does: for initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- parameters ------------------------------------------------------------------------
+    def named_parameters(self) -> Iterator[Tuple[str, Value]]:
+        """(dotted name, parameter) pairs; a parameter shared by two places appears once."""
+        seen = set()
+        for name, v in self._walk(""):
+            if id(v) not in seen:
+                seen.add(id(v))
+                yield name, v
+
+    def _walk(self, prefix: str, frozen: bool = False) -> Iterator[Tuple[str, Value]]:
+        """The leaf Values held here that require a gradient (with `frozen`, those that do not
+        as well: parameters switched off by requires_grad_(False) or made with
+        requires_grad=False)."""
+        for name, item in self._members():
+            if isinstance(item, Module):
+                yield from item._walk(prefix + name + ".", frozen)
+            elif isinstance(item, Value) and item._fn is None and (frozen or item.requires_grad):
+                yield prefix + name, item
+
+    def _named_leaves(self) -> Dict[str, Value]:
+        """Every parameter by dotted name, frozen ones included: what state_dict holds."""
+        leaves: Dict[str, Value] = {}
+        seen = set()
+        for name, v in self._walk("", frozen=True):
+            if id(v) not in seen:
+                seen.add(id(v))
+                leaves[name] = v
+        return leaves
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter, as PyTorch's: a frozen one is left out of
+        parameters() (so optimizers skip it) but stays in state_dict()."""
+        for v in self._named_leaves().values():
+            if requires_grad and not v.requires_grad:
+                v.grad = np.zeros_like(v.data) if type(v.data) is not float else 0.0
+            v.requires_grad = bool(requires_grad)
+        return self
+
+    def parameters(self) -> List[Value]:
+        return [v for _, v in self.named_parameters()]
+
+    def weights(self) -> List[Value]:
+        """The parameters that regularization penalises: all but biases (names ending in b/bias)."""
+        return [v for name, v in self.named_parameters() if name.rsplit(".", 1)[-1] not in ("b", "bias")]
+
+    def num_parameters(self) -> int:
+        return int(sum(v.size for v in self.parameters()))
+
+    def zero_grad(self) -> None:
+        zero_grad(self.parameters())
+
+    # ---- buffers ---------------------------------------------------------------------------
+    def register_buffer(self, name: str, array: Any, persistent: bool = True) -> None:
+        """Keep `array` (a numpy array, or None for "not yet") as the attribute `name`: state that
+        is not trained but saved by state_dict() (unless `persistent` is False), as BatchNorm's
+        running statistics. Assigning the attribute later replaces the buffer."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer: the name must be an identifier; got {name!r}")
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(f"register_buffer({name!r}): a buffer is a numpy array or None; got "
+                            f"{type(array).__name__} (a trained Value is a parameter instead)")
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buffers[name] = bool(persistent)
+        setattr(self, name, array)
+
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[Tuple[str, Any]]:
+        """(dotted name, array) of the buffers here and in every sub-module."""
+        for module_name, module in self.named_modules(prefix):
+            for name, persistent in module.__dict__.get("_buffers", {}).items():
+                if persistent or not persistent_only:
+                    yield (module_name + "." if module_name else "") + name, getattr(module, name)
+
+    def buffers(self) -> List[Any]:
+        return [array for _, array in self.named_buffers()]
+
+    # ---- modes -----------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode here and in every sub-module (eval() is train(False))."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    # ---- state -----------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Copies of every parameter (frozen ones too) and persistent buffer as numpy arrays, by
+        dotted name."""
+        state = {name: np.array(v.data) for name, v in self._named_leaves().items()}
+        for name, array in self.named_buffers(persistent_only=True):
+            if array is not None:
+                state[name] = np.array(array)
+        return state
+
+    def _buffer_slots(self) -> Dict[str, Tuple["Module", str]]:
+        """Persistent buffers by dotted name, as (owning module, attribute)."""
+        slots = {}
+        for module_name, module in self.named_modules():
+            for name, persistent in module.__dict__.get("_buffers", {}).items():
+                if persistent and getattr(module, name) is not None:
+                    slots[(module_name + "." if module_name else "") + name] = (module, name)
+        return slots
+
+    def load_state_dict(self, state: Dict[str, Any], strict: bool = True) -> None:
+        """Set parameters and buffers from `state`. Every name, shape and dtype is checked first;
+        on any mismatch a ShapeError lists them all and the model is left unchanged."""
+        params, slots = self._named_leaves(), self._buffer_slots()
+        problems = []
+        if strict:
+            problems += [f"missing: {n}" for n in [*params, *slots] if n not in state]
+            problems += [f"unexpected: {n}" for n in state if n not in params and n not in slots]
+        updates: List[Callable[[], None]] = []
+        for name, value in state.items():
+            if name not in params and name not in slots:
+                continue
+            arr = np.asarray(value)
+            if name in params:
+                p = params[name]
+                shape, dtype = p.shape, p.dtype
+            else:
+                module, attr = slots[name]
+                current = getattr(module, attr)
+                shape, dtype = current.shape, current.dtype
+            if arr.shape != shape:
+                problems.append(f"{name}: shape {arr.shape} in the state, {shape} in the model")
+            elif arr.dtype != dtype:
+                problems.append(f"{name}: dtype {arr.dtype} in the state, {dtype} in the model")
+            elif name in params:
+                updates.append(_setter(params[name], "data",
+                                       float(arr) if type(params[name].data) is float else np.array(arr)))
+            else:
+                updates.append(_setter(module, attr, np.array(arr)))
+        if problems:
+            raise ShapeError(f"load_state_dict into {type(self).__name__}: "
+                             + "; ".join(problems) + ". Nothing was loaded.")
+        for update in updates:
+            update()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_parameters()} parameters)"
+
+
+def _setter(owner: Any, attr: str, value: Any) -> Callable[[], None]:
+    return lambda: setattr(owner, attr, value)
+
+
+def _opened(name: str, item: Any) -> Iterator[Tuple[str, Any]]:
+    """`item` under `name`, or, for a list, tuple or dict, its entries (nested ones too) under
+    ``name.index`` or ``name.key``."""
+    if isinstance(item, (list, tuple)):
+        for index, entry in enumerate(item):
+            yield from _opened(f"{name}.{index}", entry)
+    elif isinstance(item, dict):
+        for key, entry in item.items():
+            yield from _opened(f"{name}.{key}", entry)
+    else:
+        yield name, item
+
+
+class ModuleList(Module):
+    """Modules in a list, named 0, 1, ... (as in PyTorch); index, iterate and append them."""
+
+    def __init__(self, modules: Sequence[Module] = ()):
+        self._list: List[Module] = []
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got a {type(module).__name__}")
+        self._list.append(module)
+        return self
+
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        return ((str(index), module) for index, module in enumerate(self._list))
+
+    def __getitem__(self, index: int) -> Module:
+        return self._list[index]
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._list)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}([{', '.join(map(repr, self._list))}])"
+
+
+class Sequential(ModuleList):
+    """Modules applied in turn: Sequential(Layer(4, 8, "relu"), Layer(8, 1, "linear"))."""
+
+    def __init__(self, *modules: Module):
+        super().__init__(modules)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._list:
+            x = module(x)
+        return x
+
+
+class ModuleDict(Module):
+    """Modules by name (str keys), in insertion order, as in PyTorch."""
+
+    def __init__(self, modules: Optional[Dict[str, Module]] = None):
+        self._dict: Dict[str, Module] = {}
+        for key, module in (modules or {}).items():
+            self[key] = module
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: keys are names (str) and values Modules; got "
+                            f"{type(key).__name__} -> {type(module).__name__}")
+        self._dict[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        return self._dict[key]
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def keys(self) -> Any:
+        return self._dict.keys()
+
+    def items(self) -> Any:
+        return self._dict.items()
+
+    def values(self) -> Any:
+        return self._dict.values()
+
+    def _members(self) -> Iterator[Tuple[str, Any]]:
+        return iter(self._dict.items())
