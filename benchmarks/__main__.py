@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.per_op",
-              "benchmarks.higher_order", "benchmarks.gradcheck_cost", "benchmarks.accuracy"]
+              "benchmarks.higher_order", "benchmarks.gradcheck_cost", "benchmarks.accuracy",
+              "benchmarks.conv"]
 
 
 def main() -> None:
@@ -17,7 +18,8 @@ def main() -> None:
         print(f"==> {module}", flush=True)
         args = ["--quick"] if quick and module in ("benchmarks.scalar", "benchmarks.tensor",
                                                     "benchmarks.per_op", "benchmarks.higher_order",
-                                                    "benchmarks.accuracy") else []
+                                                    "benchmarks.accuracy",
+                                                    "benchmarks.conv") else []
         args += ["--repeats", "2"] if quick and module == "benchmarks.gradcheck_cost" else []
         subprocess.run([sys.executable, "-m", module, *args], check=True)
 

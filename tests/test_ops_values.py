@@ -28,13 +28,14 @@ import test_ops_linalg
 import test_ops_math
 import test_ops_reductions
 import test_ops_shape
+import test_ops_windows
 import tinygrad_nn as tg
 from opcase import (BIAS, COND, POSITIVE, ROW, WEIGHTS, X, Y, OpCase, assert_by_hand, assert_same,
                     backprop)
 from tinygrad_nn import Op, Value, ops
 
 GROUPS = (test_ops_math, test_ops_activations, test_ops_reductions, test_ops_shape,
-          test_ops_joins, test_ops_indexing, test_ops_linalg)
+          test_ops_joins, test_ops_indexing, test_ops_linalg, test_ops_windows)
 
 LN2, LN3, LN4 = math.log(2), math.log(3), math.log(4)
 

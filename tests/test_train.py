@@ -10,7 +10,8 @@ import pytest
 from tinygrad_nn import ShapeError, UnsupportedTypeError, Value, is_grad_enabled
 from tinygrad_nn.losses import cross_entropy, mse
 from tinygrad_nn.nn import MLP, Layer, Module, Neuron
-from tinygrad_nn.optim import Adam
+from tinygrad_nn.nn.utils import clip_grad_norm_
+from tinygrad_nn.optim import SGD, Adam, lr_scheduler
 from tinygrad_nn.train import History, accuracy, fit, predict
 
 
@@ -330,3 +331,117 @@ def test_a_value_as_data_is_refused_with_a_hint():
     with pytest.raises(UnsupportedTypeError,
                        match="fit: X must be a numpy array, not a Value; pass X.numpy"):
         fit(classifier(), cross_entropy, Value(np.zeros((4, 2))), np.zeros(4), Frozen())
+
+
+# ---- learning-rate schedules and gradient clipping ----------------------------------------------
+class RecordingSGD(SGD):
+    """SGD that records, at each step, the rate and a copy of every gradient it steps with."""
+
+    def __init__(self, params, **settings):
+        super().__init__(params, **settings)
+        self.seen = []
+
+    def step(self):
+        self.seen.append((self.param_groups[0]["lr"], [np.array(p.grad) for p in self.params]))
+        super().step()
+
+
+def test_a_scheduler_steps_once_per_epoch_and_history_records_the_rate():
+    X, y = blobs(12)
+    model = classifier()
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    history = fit(model, cross_entropy, X, y, opt, epochs=5, batch_size=4, seed=0,
+                  scheduler=lr_scheduler.StepLR(opt, step_size=2, gamma=0.5))
+    assert history.lr == [0.1, 0.1, 0.05, 0.05, 0.025]
+    assert [rate for rate, _ in opt.seen] == [rate for rate in history.lr for _ in range(3)]
+
+
+def test_a_scheduler_can_step_once_per_batch():
+    # 10 samples in batches of 4: 3 steps per epoch, 9 in all, as OneCycleLR is told
+    X, y = blobs(10)
+    model = classifier()
+    opt = RecordingSGD(model.parameters(), lr=0.1, momentum=0.9)
+    schedule = lr_scheduler.OneCycleLR(opt, max_lr=1.0, epochs=3, steps_per_epoch=3)
+    history = fit(model, cross_entropy, X, y, opt, epochs=3, batch_size=4, seed=0,
+                  scheduler=schedule, scheduler_step="batch")
+    reference = lr_scheduler.OneCycleLR(SGD([Value(1.0)], momentum=0.9), max_lr=1.0,
+                                        total_steps=9)
+    expected = []
+    for _ in range(9):
+        expected.append(reference.get_last_lr()[0])
+        reference.step()
+    assert [rate for rate, _ in opt.seen] == expected
+    assert history.lr == expected[::3] and schedule.last_epoch == 9
+
+
+@pytest.mark.parametrize("when, expected", [
+    ("epoch", [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]),
+    ("batch", [1.0, 0.5, 1 / 3, 0.25, 0.2, 1 / 6]),
+])
+def test_a_schedule_function_sets_the_rate_before_each_epoch_or_batch(when, expected):
+    X, y = blobs(6)
+    model = classifier()
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    history = fit(model, cross_entropy, X, y, opt, epochs=2, batch_size=2, seed=0,
+                  scheduler=lambda index: 1.0 / (1 + index), scheduler_step=when)
+    assert [rate for rate, _ in opt.seen] == pytest.approx(expected, rel=1e-15)
+    assert history.lr == pytest.approx(expected[::3], rel=1e-15)
+
+
+def test_history_records_no_rate_for_an_optimizer_without_groups():
+    X, y = blobs(6)
+    history = fit(classifier(), cross_entropy, X, y, Frozen(), epochs=2)
+    assert history.lr == []
+
+
+def unclipped_gradients(model, X, y):
+    model.zero_grad()
+    cross_entropy(model(X), y).backward()
+    return [np.array(p.grad) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("max_norm", [0.05, 100.0])
+def test_clip_grad_norm_scales_the_gradients_before_the_step(max_norm):
+    # one full batch from the same start: the gradients fit steps with are the unclipped ones
+    # times min(1, max_norm / (norm + 1e-6))
+    X, y = blobs(8)
+    model = classifier()
+    expected = unclipped_gradients(model, X, y)
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    fit(model, cross_entropy, X, y, opt, epochs=1, batch_size=None, clip_grad_norm=max_norm)
+    norm = float(np.sqrt(sum(np.sum(g * g) for g in expected)))
+    scale = min(1.0, max_norm / (norm + 1e-6))
+    for seen, unclipped in zip(opt.seen[0][1], expected):
+        np.testing.assert_allclose(seen, unclipped * scale, rtol=1e-12)
+    assert (norm > max_norm) == (max_norm == 0.05)
+
+
+def test_clip_grad_value_then_norm_both_hold():
+    X, y = blobs(8)
+    model = classifier()
+    expected = unclipped_gradients(model, X, y)
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    fit(model, cross_entropy, X, y, opt, epochs=1, batch_size=None, clip_grad_value=0.01,
+        clip_grad_norm=0.02)
+    clipped = [Value(np.zeros_like(g)) for g in expected]
+    for v, g in zip(clipped, expected):
+        v.grad = np.clip(g, -0.01, 0.01)
+    clip_grad_norm_(clipped, 0.02)
+    for seen, v in zip(opt.seen[0][1], clipped):
+        np.testing.assert_allclose(seen, v.grad, rtol=1e-12)
+    assert max(np.abs(g).max() for g in opt.seen[0][1]) <= 0.01
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(scheduler_step="iteration"), ValueError, "scheduler_step must be 'epoch' or 'batch'"),
+    (dict(scheduler=42), TypeError, "scheduler must be a learning-rate scheduler"),
+    (dict(scheduler=lambda epoch: 0.1), TypeError,
+     "a scheduler function needs an optimizer with param_groups; Frozen has none"),
+    (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm must be a number > 0"),
+    (dict(clip_grad_value=-1), ValueError, "clip_grad_value must be a number > 0"),
+    (dict(clip_grad_value="1"), ValueError, "clip_grad_value must be a number > 0"),
+])
+def test_fit_refuses_bad_schedules_and_limits(kwargs, error, message):
+    X, y = blobs(4)
+    with pytest.raises(error, match=message):
+        fit(classifier(), cross_entropy, X, y, Frozen(), **kwargs)

@@ -870,6 +870,50 @@ def _fit_target(shape: Shape) -> SearchStrategy[tuple]:
     return options.map(params)
 
 
+# ---- sliding windows (tinygrad_nn/ops/windows.py) -------------------------------------------------
+def _as_given(values: tuple) -> Any:
+    """One kernel axis as a plain int, as callers often write it; several as a tuple."""
+    return values[0] if len(values) == 1 else values
+
+
+def _window_axis(length: int) -> SearchStrategy[tuple]:
+    """(kernel size, stride, dilation) for an axis of `length`: the dilated kernel fits."""
+    return st.tuples(st.integers(1, length), st.integers(1, 2), st.integers(1, 2)).filter(
+        lambda ksd: ksd[2] * (ksd[0] - 1) + 1 <= length)
+
+
+def _window_params(shape: tuple) -> SearchStrategy[tuple]:
+    """kernel_size, stride and dilation over the last one or two axes."""
+    def over(n: int) -> SearchStrategy[tuple]:
+        return st.tuples(*[_window_axis(length) for length in shape[len(shape) - n:]]).map(
+            lambda axes: ((), {"kernel_size": _as_given(tuple(a[0] for a in axes)),
+                               "stride": _as_given(tuple(a[1] for a in axes)),
+                               "dilation": _as_given(tuple(a[2] for a in axes))}))
+    return st.integers(1, min(2, len(shape))).flatmap(over)
+
+
+def _fold_params(shape: tuple) -> SearchStrategy[tuple]:
+    """fold_windows of windows laid out (..., O1..On, k1..kn), n one or two: an output_size that
+    gives O windows with the drawn stride and dilation (plus up to stride - 1 unused places)."""
+    def over(n: int) -> SearchStrategy[tuple]:
+        counts, kernel = shape[len(shape) - 2 * n:len(shape) - n], shape[len(shape) - n:]
+        axes = st.tuples(*[st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(0, 1))
+                           for _ in range(n)])
+
+        def params(drawn: tuple) -> tuple:
+            size = tuple(s * (o - 1) + d * (k - 1) + 1 + extra % s
+                         for (s, d, extra), o, k in zip(drawn, counts, kernel))
+            return (), {"output_size": _as_given(size), "kernel_size": _as_given(kernel),
+                        "stride": _as_given(tuple(a[0] for a in drawn)),
+                        "dilation": _as_given(tuple(a[1] for a in drawn))}
+        return axes.map(params)
+    return st.integers(1, max(1, min(2, len(shape) // 2))).flatmap(over)
+
+
+def _trailing_ndim(shape: tuple) -> SearchStrategy[tuple]:
+    return st.integers(1, min(2, len(shape))).map(lambda n: ((), {"ndim": n}))
+
+
 # How each kind of op (OpInfo.operands) draws its other operands and parameters.
 # (a kind for ops with min_dims >= 1 takes only array shapes: tuples, never None)
 OPERANDS: dict[str, Callable[[Any], SearchStrategy[tuple]]] = {
@@ -943,6 +987,9 @@ OPERANDS: dict[str, Callable[[Any], SearchStrategy[tuple]]] = {
     "sections": _split_points(even=False),
     "chunks": _chunks,
     "fit": _fit_target,
+    "sliding_windows": _window_params,
+    "fold_windows": _fold_params,
+    "first_max": _trailing_ndim,
 }
 
 

@@ -25,7 +25,9 @@ from .engine import Value, no_grad
 from .errors import ShapeError, UnsupportedTypeError
 from .losses import one_hot_targets
 from .nn import Module
+from .nn.utils import clip_grad_norm_, clip_grad_value_
 from .optim import checked_loss, progress_bar
+from .optim.optimizer import _integer
 
 METRICS = ("accuracy",)
 Data = Tuple[np.ndarray, np.ndarray]
@@ -39,20 +41,32 @@ class Stepper(Protocol):
     def step(self) -> None: ...
 
 
+class Scheduler(Protocol):
+    """What `fit` needs from a learning-rate scheduler (`optim.lr_scheduler.StepLR`, ...)."""
+
+    def step(self) -> None: ...
+
+
+SCHEDULER_STEPS = ("epoch", "batch")
+
+
 @dataclass
 class History:
     """What `fit` recorded, one entry per epoch run (lists stay empty for what was not tracked).
 
     `loss` and `accuracy` are averaged over the epoch's samples as they were trained on (the
     parameters change during the epoch); `val_loss` and `val_accuracy` are computed on the
-    validation data at the end of each epoch. `best_epoch` is the index into these lists of the
-    best value of `monitor` ("val_loss" when there is validation data, else "loss").
+    validation data at the end of each epoch. `lr` is the learning rate of the optimizer's first
+    parameter group at the epoch's first batch (recorded for optimizers with `param_groups`).
+    `best_epoch` is the index into these lists of the best value of `monitor` ("val_loss" when
+    there is validation data, else "loss").
     """
 
     loss: List[float] = field(default_factory=list)
     accuracy: List[float] = field(default_factory=list)
     val_loss: List[float] = field(default_factory=list)
     val_accuracy: List[float] = field(default_factory=list)
+    lr: List[float] = field(default_factory=list)
     epochs: int = 0
     best_epoch: Optional[int] = None
     monitor: str = "loss"
@@ -168,10 +182,40 @@ def _measure(outputs: Value, loss: Value, y: np.ndarray,
 
 
 # ---- the training loop --------------------------------------------------------------------------
-def _count(who: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{who}: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+def _limit(name: str, value: Any) -> Optional[float]:
+    """A clipping limit: None, or a number > 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value > 0:
+        raise ValueError(f"fit: {name} must be a number > 0 (or None); got {value!r}")
+    return float(value)
+
+
+def _scheduling(scheduler: Any, when: str, optimizer: Stepper
+                ) -> Tuple[Optional[Callable[[int], None]], Optional[Callable[[], Any]]]:
+    """(a function run before each epoch or batch with its index, one run after it): a
+    function schedule sets every group's rate first; a scheduler object steps afterwards."""
+    if when not in SCHEDULER_STEPS:
+        raise ValueError(f"fit: scheduler_step must be 'epoch' or 'batch'; got {when!r}")
+    if scheduler is None:
+        return None, None
+    if callable(getattr(scheduler, "step", None)):
+        return None, scheduler.step
+    if not callable(scheduler):
+        raise UnsupportedTypeError(f"fit: scheduler must be a learning-rate scheduler (with a "
+                                   f"step() method) or a function of the {when} index giving "
+                                   f"the rate; got {type(scheduler).__name__}")
+    groups = getattr(optimizer, "param_groups", None)
+    if groups is None:
+        raise UnsupportedTypeError(f"fit: a scheduler function needs an optimizer with "
+                                   f"param_groups; {type(optimizer).__name__} has none")
+
+    def set_rate(index: int) -> None:
+        rate = scheduler(index)
+        for group in groups:
+            group["lr"] = rate
+    return set_rate, None
 
 
 def _split(X: np.ndarray, y: np.ndarray, fraction: float, validation_data: Optional[Sequence[Any]],
@@ -205,7 +249,10 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
         validation_split: float = 0.0, validation_data: Optional[Sequence[Any]] = None,
         metrics: Sequence[str] = ("accuracy",), threshold: float = 0.5,
         early_stopping: Optional[int] = None, progress: Optional[bool] = None,
-        callback: Optional[Callable[[int, Dict[str, float]], Any]] = None) -> History:
+        callback: Optional[Callable[[int, Dict[str, float]], Any]] = None,
+        scheduler: Union[Scheduler, Callable[[int], float], None] = None,
+        scheduler_step: str = "epoch", clip_grad_norm: Optional[float] = None,
+        clip_grad_value: Optional[float] = None) -> History:
     """Train `model` on (X, y) with mini-batches: for each batch, zero the gradients, compute
     ``loss_fn(model(X_batch), y_batch)``, backpropagate and take an optimizer step.
 
@@ -224,38 +271,69 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
       forced on (True) or off (False).
     - `callback(epoch, logs)` runs after each epoch with the values just recorded; `epoch`
       counts from 0, as an index into the History lists.
+    - `scheduler`: a learning-rate scheduler (``optim.lr_scheduler.StepLR(optimizer, 10)``),
+      stepped after each epoch, or after each batch with ``scheduler_step="batch"`` (as
+      `OneCycleLR` needs, with ``steps_per_epoch=math.ceil(n / batch_size)`` for n training
+      samples, those left after `validation_split`); or a function of
+      the epoch (or batch) index, counting from 0, that returns the learning rate to set in
+      every parameter group before that epoch (batch).
+    - `clip_grad_value` clips each gradient element into [-v, v], then `clip_grad_norm` scales
+      the gradients of all of the model's parameters to a total 2-norm of at most that (see
+      `nn.utils`), between backward() and the optimizer's step; so both limits hold.
 
     Modules are in training mode during the epochs and get their modes back at the end.
     """
     X, y = _check_data(X, y, "fit")
-    epochs = _count("fit", "epochs", epochs, 1)
-    batch_size = len(X) if batch_size is None else _count("fit", "batch_size", batch_size, 1)
+    epochs = _integer("fit", "epochs", epochs, 1)
+    batch_size = len(X) if batch_size is None else _integer("fit", "batch_size", batch_size, 1)
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"fit: unknown metrics {unknown}; available: {list(METRICS)}")
     patience = (None if early_stopping is None
-                else _count("fit", "early_stopping", early_stopping, 1))
+                else _integer("fit", "early_stopping", early_stopping, 1))
+    set_rate, step_scheduler = _scheduling(scheduler, scheduler_step, optimizer)
+    per_batch = scheduler_step == "batch"
+    max_norm, max_value = _limit("clip_grad_norm", clip_grad_norm), \
+        _limit("clip_grad_value", clip_grad_value)
+    params = model.parameters()
+    groups = getattr(optimizer, "param_groups", None)
     rng = np.random.default_rng(seed)
     (X, y), validation = _split(X, y, validation_split, validation_data, rng)
     scored_threshold = threshold if "accuracy" in metrics else None
     history = History(monitor="loss" if validation is None else "val_loss")
     best, best_state, waited = math.inf, None, 0
 
-    def train_epoch(bar: Any) -> Dict[str, float]:
+    def train_epoch(bar: Any, epoch: int) -> Dict[str, float]:
         order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
         totals: Dict[str, float] = {}
-        for start in range(0, len(X), batch_size):
+        rate = None
+        for batch, start in enumerate(range(0, len(X), batch_size)):
+            if set_rate is not None and (per_batch or batch == 0):
+                set_rate(epoch * batches + batch if per_batch else epoch)
+            if batch == 0 and groups:
+                rate = float(groups[0]["lr"])
             rows = order[start:start + batch_size]
             optimizer.zero_grad()
             outputs = model(X[rows])
             loss = checked_loss(loss_fn(outputs, y[rows]), "fit")
             loss.backward()
+            if max_value is not None:
+                clip_grad_value_(params, max_value)
+            if max_norm is not None:
+                clip_grad_norm_(params, max_norm)
             optimizer.step()
+            if step_scheduler is not None and per_batch:
+                step_scheduler()
             for name, value in _measure(outputs, loss, y[rows], scored_threshold).items():
                 totals[name] = totals.get(name, 0.0) + value * len(rows)
             bar.update(1)
-        return {name: total / len(X) for name, total in totals.items()}
+        if step_scheduler is not None and not per_batch:
+            step_scheduler()
+        logs = {name: total / len(X) for name, total in totals.items()}
+        if rate is not None:
+            logs["lr"] = rate
+        return logs
 
     def validate(data: Data) -> Dict[str, float]:
         X_val, y_val = data
@@ -269,7 +347,7 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
     with _mode(model, True), progress_bar(progress, total=epochs * batches, unit="batch") as bar:
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
-            logs = train_epoch(bar)
+            logs = train_epoch(bar, epoch)
             if validation is not None:
                 logs.update(validate(validation))
             history.record(logs)

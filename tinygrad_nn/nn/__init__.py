@@ -24,9 +24,10 @@ from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
 from . import activation, attention, conv, dropout, loss, normalization, pooling, sparse
+from . import utils
 
 __all__ = ["Module", "ModuleList", "ModuleDict", "Sequential", "Neuron", "Layer", "MLP",
            "ACTIVATIONS", "activation_fn", "Linear", "Identity", "Flatten", "Unflatten",
-           "functional", "init",
+           "functional", "init", "utils",
            *activation.__all__, *attention.__all__, *conv.__all__, *dropout.__all__,
            *loss.__all__, *normalization.__all__, *pooling.__all__, *sparse.__all__]

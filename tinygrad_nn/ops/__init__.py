@@ -27,6 +27,7 @@ from typing import Any, Union
 from ..engine import REQUIRED, Op, Value
 from ._support import Composite, composite
 from . import comparisons, elementwise, activations, reductions, shape, joins, indexing, linalg
+from . import windows
 from .comparisons import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .activations import *  # noqa: F403
@@ -35,9 +36,11 @@ from .shape import *  # noqa: F403
 from .joins import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .windows import *  # noqa: F403
 
 # ---- the table: every op of the modules above, and how it appears on Value ---------------------
-GROUPS = (comparisons, elementwise, activations, reductions, shape, joins, indexing, linalg)
+GROUPS = (comparisons, elementwise, activations, reductions, shape, joins, indexing, linalg,
+          windows)
 AnyOp = Union[Op, Composite]
 ALL: dict[str, AnyOp] = {}  # public name -> op; an op may have several names (cat, concatenate)
 GROUP: dict[str, Any] = {}  # public name -> the module that defines it
@@ -116,6 +119,7 @@ __all__ = [
     "expand",
     "expand_dims",
     "expm1",
+    "first_max",
     "fit_to",
     "fix",
     "flatten",
@@ -126,6 +130,7 @@ __all__ = [
     "fmax",
     "fmin",
     "fmod",
+    "fold_windows",
     "gather",
     "gelu",
     "getitem",
@@ -206,6 +211,7 @@ __all__ = [
     "silu",
     "sin",
     "sinh",
+    "sliding_windows",
     "softmax",
     "softmax_cross_entropy",
     "softplus",
@@ -325,7 +331,7 @@ _SPELLINGS = {"__add__": "a + b", "__sub__": "a - b", "__mul__": "a * b", "__tru
 TITLES = {"comparisons": "Comparisons and masks", "elementwise": "Arithmetic and elementwise functions",
           "activations": "Activations and the softmax family", "reductions": "Reductions",
           "shape": "Shapes", "joins": "Joining and splitting", "indexing": "Indexing",
-          "linalg": "Linear algebra"}
+          "linalg": "Linear algebra", "windows": "Sliding windows (convolution and pooling)"}
 
 
 def oplist() -> str:

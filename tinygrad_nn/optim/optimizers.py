@@ -1,261 +1,191 @@
-"""Optimizers: turn the gradients that backward() left in `.grad` into better parameters.
+"""Step-by-step optimizers with PyTorch's names, defaults and update rules: `SGD`, `Adam`,
+`AdamW`, `RMSprop` and `Adagrad`, so a run can be checked step by step against torch.optim.
 
-- `SGD` and `Adam` take one step per call of `step()`, for mini-batch training (see `train.fit`).
-  Their update rules are PyTorch's, so a run can be checked step by step against torch.optim.
-- `minimize` hands the whole problem to scipy.optimize (L-BFGS-B, CG, ...) over the parameters
-  flattened into one vector: full-batch training, the counterpart of the course's ``fmincg``.
-
-Parameters are leaf Values. Array data is updated in place (its dtype, float32 or float64, is
-kept); a Python float is rebound to the new float.
+In every rule below g is the gradient, negated when ``maximize=True``, and (except in AdamW)
+plus ``weight_decay · p``: L2 decay through the gradient, as torch does. t counts a parameter's
+steps from 1. Each rule reads its group's settings at every step, so schedulers can change them.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
-import scipy.optimize  # type: ignore[import-untyped]  # scipy ships no type stubs
-from tqdm import tqdm  # type: ignore[import-untyped]  # nor does tqdm
 
-from ..engine import Value, zero_grad
-from ..errors import ShapeError, UnsupportedTypeError
-from ..nn import Module
-
-# scipy methods that use the gradient and need no Hessian.
-GRADIENT_METHODS = ("L-BFGS-B", "CG", "BFGS", "Newton-CG", "TNC", "SLSQP", "trust-constr")
+from .optimizer import Optimizer, ParamGroup, Params, _number, full_like
 
 
-def progress_bar(progress: Optional[bool], **options: Any) -> tqdm:
-    """A tqdm bar on stderr: with ``progress=None`` it is shown only when stderr is a terminal,
-    ``False`` hides it and ``True`` forces it on (tqdm's own `disable=None` rule)."""
-    return tqdm(disable=None if progress is None else not progress, **options)
-
-
-def checked_loss(loss: Any, who: str) -> Value:
-    """`loss` if it is a one-element Value (what backward() starts from), else a clear error."""
-    if not isinstance(loss, Value):
-        raise UnsupportedTypeError(f"{who}: loss_fn must return a Value (a scalar loss such as "
-                        f"losses.cross_entropy(...)); got {type(loss).__name__}")
-    if loss.size != 1:
-        raise ShapeError(f"{who}: loss_fn must return a one-element Value; got shape {loss.shape} "
-                         "(reduce it, e.g. with .mean())")
-    return loss
-
-
-def _number(who: str, name: str, value: Any, low: float, high: float = math.inf, *,
-            low_open: bool = False) -> float:
-    """`value` as a float in [low, high) (or (low, high) when `low_open`), else a clear error."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UnsupportedTypeError(f"{who}: {name} must be a number; got {value!r}") from None
-    if (number > low if low_open else number >= low) and number < high:
-        return number
-    interval = f"{'(' if low_open else '['}{low}, {high})"
-    raise ValueError(f"{who}: {name} must lie in {interval}; got {value}")
-
-
-def _describe(p: Value) -> str:
-    return f"{p.label!r} of shape {p.shape}" if p.label else f"of shape {p.shape}"
-
-
-def check_params(params: Iterable[Value], who: str) -> List[Value]:
-    """The parameters as a list, after checking each is a distinct leaf Value needing a gradient."""
-    if isinstance(params, Value) or not isinstance(params, Iterable):
-        raise UnsupportedTypeError(f"{who}: params must be an iterable of Values, such as "
-                                   f"model.parameters(); got {type(params).__name__}")
-    params = list(params)
-    if not params:
-        raise ValueError(f"{who}: params is empty; give the Values to optimize, "
-                         "such as model.parameters()")
-    seen = set()
-    for i, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise UnsupportedTypeError(f"{who}: params[{i}] is a {type(p).__name__}, not a Value")
-        if p._prev:
-            raise ValueError(f"{who}: params[{i}] {_describe(p)} was computed by the op {p._op!r}; "
-                             "only leaf Values (created with Value(...)) can be optimized")
-        if not p.requires_grad:
-            raise ValueError(f"{who}: params[{i}] {_describe(p)} has requires_grad=False, so it "
-                             "never gets a gradient")
-        if id(p) in seen:
-            raise ValueError(f"{who}: params[{i}] {_describe(p)} is listed twice; it would be "
-                             "updated twice per step")
-        seen.add(id(p))
-    return params
-
-
-class Optimizer:
-    """Base class: holds the parameters, the learning rate `lr` (change it between steps for a
-    schedule) and the L2 weight decay, which adds ``weight_decay * p`` to each gradient."""
-
-    def __init__(self, params: Iterable[Value], lr: float, weight_decay: float):
-        who = type(self).__name__
-        self.params = check_params(params, who)
-        self.lr = _number(who, "lr", lr, 0.0, low_open=True)
-        self.weight_decay = _number(who, "weight_decay", weight_decay, 0.0)
-        self.steps = 0
-
-    def zero_grad(self) -> None:
-        """Reset every parameter's gradient to zero (leaves accumulate across backward calls)."""
-        zero_grad(self.params)
-
-    def step(self) -> None:
-        """Update every parameter from its current gradient."""
-        self.steps += 1
-        for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
-            change = self._change(i, g)
-            if type(p.data) is float:
-                p.data = float(p.data - change)
-            else:
-                p.data -= change
-
-    def _change(self, i: int, g: Any) -> Any:
-        """What to subtract from parameter `i`, given its gradient `g` (weight decay included)."""
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in vars(self).items()
-                             if k not in ("params", "steps") and not k.startswith("_"))
-        return f"{type(self).__name__}({settings})"
+def _l2(grad: Any, data: Any, group: ParamGroup) -> Any:
+    """The gradient plus the L2 weight decay term ``weight_decay · p``."""
+    return grad + group["weight_decay"] * data if group["weight_decay"] else grad
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum (PyTorch's form, no dampening):
+    """Stochastic gradient descent with optional momentum, as torch.optim.SGD:
 
-        b ← μ b + g   (b = g on the first step)
+        b ← g on the first step, then b ← μ b + (1 − dampening) g
         p ← p − lr · b             or, with Nesterov momentum,   p ← p − lr · (g + μ b)
-
-    where g = ∇p + weight_decay · p.
     """
 
-    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
-        super().__init__(params, lr, weight_decay)
-        self.momentum = _number("SGD", "momentum", momentum, 0.0, 1.0)
-        if nesterov and not self.momentum:
-            raise ValueError("SGD: nesterov=True needs a momentum > 0")
-        self.nesterov = bool(nesterov)
-        self._velocity: List[Any] = [None] * len(self.params)
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
-    def _change(self, i: int, g: Any) -> Any:
-        if not self.momentum:
-            return self.lr * g
-        previous = self._velocity[i]
-        velocity = g if previous is None else self.momentum * previous + g
-        self._velocity[i] = velocity
-        return self.lr * (g + self.momentum * velocity if self.nesterov else velocity)
+    def _check(self, group: ParamGroup, who: str) -> None:
+        super()._check(group, who)
+        group["momentum"] = _number(who, "momentum", group["momentum"], 0.0, 1.0)
+        group["dampening"] = _number(who, "dampening", group["dampening"], 0.0, 1.0,
+                                     high_closed=True)
+        group["nesterov"] = bool(group["nesterov"])
+        if group["nesterov"] and not group["momentum"]:
+            raise ValueError(f"{who}: nesterov=True needs a momentum > 0")
+        if group["nesterov"] and group["dampening"]:
+            raise ValueError(f"{who}: nesterov=True needs dampening=0")
+
+    def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
+        grad = _l2(grad, data, group)
+        momentum = group["momentum"]
+        if momentum:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:  # a copy of the gradient, which its owner may change in place
+                buffer = grad if type(grad) is float else np.array(grad)
+            else:
+                buffer = momentum * buffer + (1.0 - group["dampening"]) * grad
+            state["momentum_buffer"] = buffer
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        return data - group["lr"] * grad
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015) with bias-corrected moment estimates, at step t:
+    """Adam (Kingma & Ba, 2015) with bias-corrected moments, as torch.optim.Adam:
 
-        m ← β₁ m + (1 − β₁) g        v ← β₂ v + (1 − β₂) g²
-        p ← p − lr · m̂ / (√v̂ + ε)   with m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ)
+        m ← β₁ m + (1 − β₁) g         v ← β₂ v + (1 − β₂) g²
+        p ← p − lr / (1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
 
-    where g = ∇p + weight_decay · p (L2 decay through the gradient, as torch.optim.Adam).
+    where v̂ is v, or with ``amsgrad=True`` the largest v so far. With
+    ``decoupled_weight_decay=True`` (what `AdamW` is) the decay is not added to g but shrinks
+    the parameter first, p ← p (1 − lr · weight_decay).
     """
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+    def __init__(self, params: Params, lr: float = 1e-3,
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
-        super().__init__(params, lr, weight_decay)
-        if len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2); got {betas!r}")
-        self.betas = (_number("Adam", "betas[0]", betas[0], 0.0, 1.0),
-                      _number("Adam", "betas[1]", betas[1], 0.0, 1.0))
-        self.eps = _number("Adam", "eps", eps, 0.0)
-        # 0.0 broadcasts to each gradient's shape and dtype on the first step.
-        self._mean: List[Any] = [0.0] * len(self.params)
-        self._square: List[Any] = [0.0] * len(self.params)
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
-    def _change(self, i: int, g: Any) -> Any:
-        beta1, beta2 = self.betas
-        self._mean[i] = beta1 * self._mean[i] + (1.0 - beta1) * g
-        self._square[i] = beta2 * self._square[i] + (1.0 - beta2) * g * g
-        mean = self._mean[i] / (1.0 - beta1 ** self.steps)
-        square = self._square[i] / (1.0 - beta2 ** self.steps)
-        return self.lr * mean / (square ** 0.5 + self.eps)
+    def _check(self, group: ParamGroup, who: str) -> None:
+        super()._check(group, who)
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{who}: betas must be a pair (beta1, beta2); got {betas!r}")
+        group["betas"] = (_number(who, "betas[0]", betas[0], 0.0, 1.0),
+                          _number(who, "betas[1]", betas[1], 0.0, 1.0))
+        group["eps"] = _number(who, "eps", group["eps"], 0.0)
+        group["amsgrad"] = bool(group["amsgrad"])
+        group["decoupled_weight_decay"] = bool(group["decoupled_weight_decay"])
 
-
-# ---- full-batch optimisation with scipy ---------------------------------------------------------
-def _flatten(arrays: Iterable[Any]) -> np.ndarray:
-    """Floats and arrays laid end to end in one float64 vector (scipy's view of the parameters)."""
-    return np.concatenate([np.ravel(a) for a in arrays]).astype(np.float64, copy=False)
-
-
-def _assign(params: List[Value], vector: np.ndarray) -> None:
-    """Set the parameters from a flat vector made by `_flatten`, each keeping its dtype."""
-    start = 0
-    for p in params:
-        chunk = vector[start:start + p.size]
-        start += p.size
-        if type(p.data) is float:
-            p.data = float(chunk[0])
+    def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        if group["decoupled_weight_decay"]:
+            data = data * (1.0 - lr * group["weight_decay"])
         else:
-            p.data[...] = chunk.reshape(p.shape)
+            grad = _l2(grad, data, group)
+        if not state:
+            state.update(step=0, exp_avg=full_like(data, 0.0), exp_avg_sq=full_like(data, 0.0))
+        state["step"] += 1
+        t = state["step"]
+        state["exp_avg"] = mean = state["exp_avg"] + (1.0 - beta1) * (grad - state["exp_avg"])
+        state["exp_avg_sq"] = square = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * grad * grad
+        if group["amsgrad"]:
+            square = np.maximum(state.get("max_exp_avg_sq", full_like(data, 0.0)), square)
+            state["max_exp_avg_sq"] = square
+        denominator = np.sqrt(square) / (1.0 - beta2 ** t) ** 0.5 + group["eps"]
+        return data - lr / (1.0 - beta1 ** t) * (mean / denominator)
 
 
-def minimize(model: Module, loss_fn: Callable[..., Value], X: Any = None, y: Any = None, *,
-             method: str = "L-BFGS-B", maxiter: int = 100, tol: Optional[float] = None,
-             callback: Optional[Callable[[int, Dict[str, float]], Any]] = None,
-             progress: Optional[bool] = None) -> scipy.optimize.OptimizeResult:
-    """Minimize a loss over all of `model`'s parameters at once with ``scipy.optimize.minimize``.
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as torch.optim.AdamW: each
+    step first shrinks the parameter, p ← p (1 − lr · weight_decay), then takes Adam's step
+    with the plain gradient."""
 
-    The loss is ``loss_fn(model(X), y)`` when `X` is given, else ``loss_fn()`` (a closure that
-    runs the model itself). Each evaluation sets the parameters from scipy's vector, runs the
-    forward pass and backward(), and hands back the loss and the flat gradient in float64.
-    `method` is any scipy method that uses a gradient and no Hessian (`GRADIENT_METHODS`): L-BFGS-B
-    or CG play the part of the course's fmincg. After each iteration `callback(iteration, logs)`
-    is called with ``logs = {"loss": ...}`` and the model holding that iteration's parameters;
-    `iteration` counts from 0, as an index into `history`.
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
 
-    Returns scipy's OptimizeResult with one more field, `history`: the loss after each
-    iteration. The model is left holding the parameters with the lowest loss evaluated (scipy's
-    answer, except when a line search saw better), and `x`, `fun` and `jac` describe them.
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as torch.optim.RMSprop:
+
+        v ← α v + (1 − α) g²           with ``centered=True`` also  ḡ ← α ḡ + (1 − α) g
+        d ← √v + ε                     (centered: d ← √(v − ḡ²) + ε)
+        p ← p − lr · g / d             or, with momentum μ > 0,   b ← μ b + g / d,  p ← p − lr · b
     """
-    methods = {m.lower(): m for m in GRADIENT_METHODS}
-    if not isinstance(method, str) or method.lower() not in methods:
-        raise ValueError(f"minimize: method must be one of {', '.join(GRADIENT_METHODS)} (scipy "
-                         f"methods that use the gradient and need no Hessian); got {method!r}")
-    method = methods[method.lower()]
-    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
-        raise ValueError(f"minimize: maxiter must be a positive integer; got {maxiter!r}")
-    if X is None and y is not None:
-        raise ValueError("minimize: y was given without X; pass X too, or use a closure loss_fn()")
-    params = check_params(model.parameters(), "minimize")
-    best: Dict[str, Any] = {"fun": math.inf}
-    last: Dict[str, Any] = {"x": None}  # the point of the latest evaluation: the model is there
-    history: List[float] = []
 
-    def objective(vector: np.ndarray) -> Tuple[float, np.ndarray]:
-        _assign(params, vector)
-        zero_grad(params)
-        loss = checked_loss(loss_fn(model(X), y) if X is not None else loss_fn(), "minimize")
-        loss.backward()
-        value, gradient = loss.item(), _flatten(p.grad for p in params)
-        last.update(x=vector.copy(), fun=value)
-        if value < best["fun"]:
-            best.update(x=vector.copy(), fun=value, jac=gradient)
-        return value, gradient
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
-    with progress_bar(progress, total=maxiter, desc=f"minimize ({method})", unit="iter") as bar:
-        def on_iteration(vector: np.ndarray, *_: Any) -> None:
-            # scipy's methods report the point they evaluated last; if one did not, evaluate it.
-            value = last["fun"] if np.array_equal(vector, last["x"]) else objective(vector)[0]
-            history.append(value)
-            bar.set_postfix(loss=value, refresh=False)
-            bar.update(1)
-            if callback is not None:
-                callback(len(history) - 1, {"loss": value})
+    def _check(self, group: ParamGroup, who: str) -> None:
+        super()._check(group, who)
+        group["alpha"] = _number(who, "alpha", group["alpha"], 0.0, 1.0)
+        group["eps"] = _number(who, "eps", group["eps"], 0.0)
+        group["momentum"] = _number(who, "momentum", group["momentum"], 0.0, 1.0)
+        group["centered"] = bool(group["centered"])
 
-        result = scipy.optimize.minimize(objective, _flatten(p.data for p in params), jac=True,
-                                         method=method, tol=tol, callback=on_iteration,
-                                         options={"maxiter": maxiter})
-    if "x" in best:
-        result.update(x=best["x"], fun=best["fun"], jac=best["jac"])
-    _assign(params, result.x)
-    result.history = history
-    return result
+    def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
+        grad = _l2(grad, data, group)
+        alpha = group["alpha"]
+        if not state:
+            state.update(step=0, square_avg=full_like(data, 0.0))
+        state["step"] += 1
+        state["square_avg"] = square = alpha * state["square_avg"] + (1.0 - alpha) * grad * grad
+        if group["centered"]:
+            mean = state.get("grad_avg", full_like(data, 0.0))
+            state["grad_avg"] = mean = mean + (1.0 - alpha) * (grad - mean)
+            square = square - mean * mean
+        scaled = grad / (np.sqrt(square) + group["eps"])
+        if group["momentum"] > 0:
+            buffer = state.get("momentum_buffer", full_like(data, 0.0))
+            state["momentum_buffer"] = scaled = group["momentum"] * buffer + scaled
+        return data - group["lr"] * scaled
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011), as torch.optim.Adagrad: the sum of squared gradients,
+    starting at `initial_accumulator_value`, scales each step, and the rate decays with t:
+
+        s ← s + g²        p ← p − lr / (1 + (t − 1) · lr_decay) · g / (√s + ε)
+
+    A group's own `initial_accumulator_value` is used (torch starts every group at the
+    constructor's value).
+    """
+
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _check(self, group: ParamGroup, who: str) -> None:
+        super()._check(group, who)
+        for name in ("lr_decay", "initial_accumulator_value", "eps"):
+            group[name] = _number(who, name, group[name], 0.0)
+
+    def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
+        grad = _l2(grad, data, group)
+        if not state:
+            state.update(step=0, sum=full_like(data, group["initial_accumulator_value"]))
+        state["step"] += 1
+        state["sum"] = total = state["sum"] + grad * grad
+        rate = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
+        return data - rate * (grad / (np.sqrt(total) + group["eps"]))

@@ -11,7 +11,8 @@ from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
-from . import activation, attention, conv, dropout, loss, normalization, pooling, sparse
+from . import activation, attention, conv, loss, normalization, pooling, sparse
+from .dropout import __all__ as _dropout_all  # (the name `dropout` is the function F.dropout)
 
-__all__ = ["linear", *activation.__all__, *attention.__all__, *conv.__all__, *dropout.__all__,
+__all__ = ["linear", *activation.__all__, *attention.__all__, *conv.__all__, *_dropout_all,
            *loss.__all__, *normalization.__all__, *pooling.__all__, *sparse.__all__]
