@@ -22,14 +22,22 @@ def summarize(samples: List[float]) -> Dict[str, float]:
             "repeats": len(samples)}
 
 
-def repeat(fn: Callable[[], Any], repeats: int) -> Dict[str, float]:
-    """Time `fn` `repeats` times with perf_counter; the garbage collector stays as it is."""
+def timings(fn: Callable[[], Any], repeats: int, warmup: int = 0) -> List[float]:
+    """Seconds each of `repeats` calls of `fn` took (perf_counter), after `warmup` untimed calls;
+    the garbage collector stays as it is."""
+    for _ in range(warmup):
+        fn()
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - start)
-    return summarize(samples)
+    return samples
+
+
+def repeat(fn: Callable[[], Any], repeats: int) -> Dict[str, float]:
+    """Median, min and max of `repeats` timed calls of `fn`."""
+    return summarize(timings(fn, repeats))
 
 
 def run_in_subprocess(module: str, *args: str, timeout: float = 1800) -> Dict[str, Any]:

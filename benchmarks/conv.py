@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from typing import Any, Callable, Dict, Tuple
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads BLAS
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, write_results  # noqa: E402
+from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, timings, write_results  # noqa: E402
 
 CASES = {"2d": ((64, 1, 28, 28), (32, 1, 3, 3)), "1d": ((64, 1, 784), (32, 1, 3))}
 DTYPES = ["float32", "float64"]
@@ -86,13 +85,7 @@ def measure(engine: str, steps: int) -> Dict[str, Any]:
         for dtype in DTYPES:
             step = STEPS[engine](case, dtype)
             loss, grad = step()
-            for _ in range(2):
-                step()
-            samples = []
-            for _ in range(steps):
-                start = time.perf_counter()
-                step()
-                samples.append(time.perf_counter() - start)
+            samples = timings(step, steps, warmup=2)
             results[f"{case}/{dtype}"] = {"loss": loss, "grad_sum": float(np.abs(grad).sum()),
                                          "samples": samples}
     return {"engine": engine, "results": results}

@@ -24,12 +24,11 @@ import argparse
 from functools import partial
 import json
 import os
-import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, write_results
+from benchmarks.common import fmt_seconds, markdown_table, summarize, take_turns, timings, write_results
 
 SIZES = [784, 128, 64, 10]
 BATCHES = [1, 32, 128]
@@ -181,13 +180,7 @@ def measure(engine: str, steps: int) -> Dict[str, Any]:
     for dtype in DTYPES:
         for n in BATCHES:
             step, first = ENGINES[engine](dtype, n)
-            for _ in range(3):
-                step()
-            samples = []
-            for _ in range(steps):
-                start = time.perf_counter()
-                step()
-                samples.append(time.perf_counter() - start)
+            samples = timings(step, steps, warmup=3)
             results[f"{dtype}/{n}"] = {"first_loss": first, "samples": samples}
     return {"engine": engine, "results": results}
 

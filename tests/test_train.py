@@ -299,7 +299,7 @@ def test_fit_with_regression_targets_needs_metrics_off():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(X=np.zeros(4)), ShapeError,
-     "fit: X must be a batch of shape \\(n, features\\); got shape \\(4,\\)"),
+     "fit: X must be a batch of samples, of shape \\(n, features\\) or \\(n, channels, ...\\); got shape \\(4,\\)"),
     (dict(y=np.zeros(3)), ShapeError,
      "y must have one target per row of X \\(4\\); got shape \\(3,\\)"),
     (dict(epochs=0), ValueError, "epochs must be an integer >= 1; got 0"),

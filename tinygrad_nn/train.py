@@ -98,19 +98,21 @@ def _inference(model: Module) -> Iterator[None]:
 
 
 def _batch(X: Any, who: str) -> np.ndarray:
-    """X as an (n, features) array of numbers, or a clear error."""
+    """X as an array of numbers with the samples along its first axis: (n, features), or
+    (n, channels, height, width) for a convolutional model, ...; else a clear error."""
     if isinstance(X, Value):
         raise UnsupportedTypeError(f"{who}: X must be a numpy array, not a Value; pass X.numpy()")
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise UnsupportedTypeError(f"{who}: X must hold numbers; got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ShapeError(f"{who}: X must be a batch of shape (n, features); got shape {X.shape}")
+    if X.ndim < 2:
+        raise ShapeError(f"{who}: X must be a batch of samples, of shape (n, features) or (n, "
+                         f"channels, ...); got shape {X.shape}")
     return X
 
 
 def _check_data(X: Any, y: Any, who: str) -> Data:
-    """X as an (n, features) array and y with the same n, or a clear error."""
+    """X as a batch (see _batch) and y with one target per sample, or a clear error."""
     X, y = _batch(X, who), np.asarray(y)
     if y.ndim == 0 or len(y) != len(X):
         raise ShapeError(f"{who}: y must have one target per row of X ({len(X)}); "
@@ -155,7 +157,7 @@ def _outputs(model: Module, X: np.ndarray, who: str) -> np.ndarray:
 
 
 def predict(model: Module, X: Any, threshold: float = 0.5) -> np.ndarray:
-    """Class labels for a batch X of shape (n, features): argmax over K outputs, or
+    """Class labels for a batch X (n samples): argmax over K outputs, or
     ``output >= threshold`` for one output (see the module docstring for which threshold)."""
     return _labels_from_outputs(_outputs(model, _batch(X, "predict"), "predict"), threshold)
 

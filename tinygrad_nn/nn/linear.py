@@ -9,8 +9,8 @@ import numpy as np
 
 from ..engine import Value, constant
 from ..errors import ShapeError
-from ..ops import linear
 from ..random import Seed, generator
+from .functional.linear import linear
 from .module import Module
 
 
@@ -40,8 +40,6 @@ class Linear(Module):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected inputs with {self.in_features} features in the "
                              f"last dimension; got shape {x.shape}")
-        if self.bias is None:  # (the linear op takes a bias)
-            return x @ self.weight.T
         return linear(x, self.weight, self.bias)
 
     def __repr__(self) -> str:

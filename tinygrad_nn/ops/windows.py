@@ -21,7 +21,6 @@ that a replayed or twice-differentiated graph recomputes it).
 
 from __future__ import annotations
 
-import math
 import operator
 from typing import Any
 

@@ -1,5 +1,5 @@
 """Activation functions under ``torch.nn.functional``'s names and parameters, built from the ops
-of `tinygrad_nn.ops` (so every derivative, of any order, comes with them), and `normalize`.
+of `tinygrad_nn.ops` (so every derivative, of any order, comes with them).
 
 Where torch has an ``inplace`` flag it is accepted and has no effect: the result is always a
 new Value, since overwriting an input would corrupt the graph that backpropagation reads.
@@ -17,7 +17,7 @@ from ...errors import DomainError, ShapeError
 __all__ = ["relu", "relu6", "elu", "selu", "celu", "leaky_relu", "prelu", "gelu", "silu", "mish",
            "softplus", "softsign", "sigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish",
            "logsigmoid", "softmax", "log_softmax", "softmin", "glu", "tanhshrink", "threshold",
-           "hardshrink", "softshrink", "normalize"]
+           "hardshrink", "softshrink"]
 
 
 def relu(input: Any, inplace: bool = False) -> Value:
@@ -194,13 +194,3 @@ def softshrink(input: Any, lambd: float = 0.5) -> Value:
         raise DomainError(f"softshrink: lambd must be at least 0; got {lambd}")
     x = constant(input, "softshrink")
     return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, 0.0))
-
-
-def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Value:
-    """x / max(‖x‖_p, eps) along `dim`: unit vectors, zero vectors left at zero. Where the norm
-    is below eps the divisor is the constant eps (as torch's clamp: no gradient through the
-    norm there, which is undefined at a zero vector)."""
-    x = constant(input, "normalize")
-    small = ops.norm(x, ord=p, axis=dim, keepdims=True) < eps
-    safe = ops.where(small, 1.0, x)  # no zero vector left: the norm's derivative exists
-    return x / ops.where(small, eps, ops.norm(safe, ord=p, axis=dim, keepdims=True))

@@ -19,7 +19,7 @@ instead of giving nan.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...engine import Value, constant
 from ...errors import ShapeError, UnsupportedTypeError
-from ...ops import maximum, norm, pad, rsqrt, sqrt
+from ...ops import norm, pad, rsqrt, where
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
            "normalize"]
@@ -240,10 +240,10 @@ def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float 
 
 
 def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Value:
-    """Divide by the p-norm along `dim`, at least `eps`, as ``torch.nn.functional.normalize``.
-    For p = 2 the norm is sqrt(max(Σx², eps²)), the same value, so that a zero vector has the
-    gradient 1/eps as in torch; for other p a zero vector has no derivative (DomainError)."""
+    """x / max(‖x‖_p, eps) along `dim`, as ``torch.nn.functional.normalize``: unit vectors, zero
+    vectors left at zero. Where the norm is below eps the divisor is the constant eps (as
+    torch's clamp: no gradient through the norm there, where it has no derivative)."""
     x = constant(input, "normalize")
-    if p == 2:
-        return x / sqrt(maximum((x * x).sum(axis=dim, keepdims=True), eps * eps))
-    return x / maximum(norm(x, ord=p, axis=dim, keepdims=True), eps)
+    small = norm(x, ord=p, axis=dim, keepdims=True) < eps
+    safe = where(small, 1.0, x)  # no zero vector left: the norm's derivative exists
+    return x / where(small, eps, norm(safe, ord=p, axis=dim, keepdims=True))
