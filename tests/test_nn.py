@@ -95,8 +95,8 @@ def test_custom_module_registers_attributes_and_shared_parameters_once():
             return self.heads[0](h) * self.scale + self.heads[1](h)
 
     m = TwoHeads()
-    assert [n for n, _ in m.named_parameters()] == [
-        "body.W", "body.b", "heads.0.W", "heads.0.b", "heads.1.W", "heads.1.b", "scale"]
+    assert [n for n, _ in m.named_parameters()] == [  # PyTorch's order: its own, then sub-modules'
+        "scale", "body.W", "body.b", "heads.0.W", "heads.0.b", "heads.1.W", "heads.1.b"]
     assert len(list(m.modules())) == 4
     m.eval()
     assert not any(mod.training for mod in m.modules())

@@ -34,7 +34,7 @@ def test_buffers_are_saved_and_loaded_but_not_trained():
     assert [n for n, _ in model.named_parameters()] == ["0.scale", "1.scale"]
     assert [n for n, _ in model.named_buffers()] == ["0.total", "0.last", "1.total", "1.last"]
     state = model.state_dict()
-    assert list(state) == ["0.scale", "1.scale", "0.total", "1.total"]  # persistent ones only
+    assert list(state) == ["0.scale", "0.total", "1.scale", "1.total"]  # torch's order; persistent only
     np.testing.assert_array_equal(state["1.total"], [2.0, 6.0])  # what the first one gave
     fresh = nn.Sequential(Counter(), Counter())
     fresh.load_state_dict(state)

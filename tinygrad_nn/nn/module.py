@@ -82,15 +82,27 @@ class Module:
                 seen.add(id(v))
                 yield name, v
 
+    def _entries(self, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+        """(dotted name, leaf Value or buffer array) in PyTorch's state_dict order: this module's
+        own parameters, then its persistent buffers, then each sub-module's entries."""
+        members = list(self._members())
+        for name, item in members:
+            if isinstance(item, Value) and item._fn is None:
+                yield prefix + name, item
+        for name, persistent in self.__dict__.get("_buffers", {}).items():
+            if persistent and getattr(self, name) is not None:
+                yield prefix + name, getattr(self, name)
+        for name, item in members:
+            if isinstance(item, Module):
+                yield from item._entries(prefix + name + ".")
+
     def _walk(self, prefix: str, frozen: bool = False) -> Iterator[Tuple[str, Value]]:
         """The leaf Values held here that require a gradient (with `frozen`, those that do not
         as well: parameters switched off by requires_grad_(False) or made with
-        requires_grad=False)."""
-        for name, item in self._members():
-            if isinstance(item, Module):
-                yield from item._walk(prefix + name + ".", frozen)
-            elif isinstance(item, Value) and item._fn is None and (frozen or item.requires_grad):
-                yield prefix + name, item
+        requires_grad=False), in PyTorch's order."""
+        for name, item in self._entries(prefix):
+            if isinstance(item, Value) and (frozen or item.requires_grad):
+                yield name, item
 
     def _named_leaves(self) -> Dict[str, Value]:
         """Every parameter by dotted name, frozen ones included: what state_dict holds."""
@@ -160,12 +172,16 @@ class Module:
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:
-        """Copies of every parameter (frozen ones too) and persistent buffer as numpy arrays, by
-        dotted name."""
-        state = {name: np.array(v.data) for name, v in self._named_leaves().items()}
-        for name, array in self.named_buffers(persistent_only=True):
-            if array is not None:
-                state[name] = np.array(array)
+        """Copies of every parameter (frozen ones too; a shared one under its first name) and
+        persistent buffer as numpy arrays, by dotted name, in PyTorch's order."""
+        state, seen = {}, set()
+        for name, item in self._entries():
+            if isinstance(item, Value):
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+                item = item.data
+            state[name] = np.array(item)
         return state
 
     def _buffer_slots(self) -> Dict[str, Tuple["Module", str]]:
