@@ -130,3 +130,38 @@ def test_linear_matches_its_formula_and_has_torch_default_bounds():
     assert nn.Linear(4, 3, bias=False).state_dict().keys() == {"weight"}
     with pytest.raises(ShapeError, match="expected inputs with 4 features"):
         layer(np.ones((2, 5)))
+
+
+def test_a_set_of_modules_is_refused_rather_than_missed():
+    class Bag(nn.Module):
+        def __init__(self):
+            self.layers = {nn.Linear(2, 2)}
+
+    with pytest.raises(TypeError, match="'layers' is a set holding Modules or Values"):
+        Bag().parameters()
+
+
+def test_add_module_get_submodule_and_parameter_as_torch_spells_them():
+    model = nn.Module()
+    model.add_module("body", nn.Sequential(nn.Linear(2, 3), nn.ReLU()))
+    model.scale = nn.Parameter(np.ones(3))
+    assert model.get_submodule("body.0") is model.body[0]
+    assert [n for n, _ in model.named_parameters()] == ["scale", "body.0.weight", "body.0.bias"]
+    with pytest.raises(AttributeError, match="no sub-module 'body.5'"):
+        model.get_submodule("body.5")
+    with pytest.raises(TypeError, match="expected a Module"):
+        model.add_module("x", np.ones(2))
+    frozen = nn.Parameter(Value(np.zeros(2)), requires_grad=False)
+    assert not frozen.requires_grad and frozen._fn is None
+
+
+def test_to_float_and_double_convert_parameters_gradients_and_buffers():
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    model(np.ones((4, 3))).sum().backward()
+    model.float()
+    assert {v.dtype for v in model.state_dict().values()} == {np.dtype(np.float32), np.dtype(np.int64)}
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+    assert model(np.ones((4, 3), np.float32)).dtype == np.float32
+    assert model.double()[0].weight.dtype == np.float64
+    with pytest.raises(TypeError, match="float32 or float64"):
+        model.to(np.int32)

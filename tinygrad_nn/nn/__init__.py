@@ -19,15 +19,15 @@ from .course import ACTIVATIONS, MLP, Layer, Neuron, activation_fn
 from .dropout import *  # noqa: F403
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import *  # noqa: F403
-from .module import Module, ModuleDict, ModuleList, Sequential
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
 from . import activation, attention, conv, dropout, loss, normalization, pooling, sparse
 from . import utils
 
-__all__ = ["Module", "ModuleList", "ModuleDict", "Sequential", "Neuron", "Layer", "MLP",
-           "ACTIVATIONS", "activation_fn", "Linear", "Identity", "Flatten", "Unflatten",
+__all__ = ["Module", "ModuleList", "ModuleDict", "Sequential", "Parameter", "Neuron", "Layer",
+           "MLP", "ACTIVATIONS", "activation_fn", "Linear", "Identity", "Flatten", "Unflatten",
            "functional", "init", "utils",
            *activation.__all__, *attention.__all__, *conv.__all__, *dropout.__all__,
            *loss.__all__, *normalization.__all__, *pooling.__all__, *sparse.__all__]

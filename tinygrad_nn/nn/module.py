@@ -160,6 +160,51 @@ class Module:
     def buffers(self) -> List[Any]:
         return [array for _, array in self.named_buffers()]
 
+    # ---- building and converting -------------------------------------------------------------
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        """Hold `module` as the attribute `name` (PyTorch's spelling of ``self.name = module``)."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"add_module: the name must be an identifier; got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module at dotted path `target` ('' is this module), as in PyTorch."""
+        modules = dict(self.named_modules())
+        if target not in modules:
+            raise AttributeError(f"get_submodule: {type(self).__name__} has no sub-module "
+                                 f"{target!r}; it has {[n for n in modules if n]}")
+        return modules[target]
+
+    def to(self, dtype: Any) -> "Module":
+        """Convert every parameter (and its gradient) and every floating buffer to `dtype`
+        (np.float32 or np.float64), in place, as PyTorch's ``module.to(dtype)``."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"to: parameters are float32 or float64; got {dtype}")
+        for v in self._named_leaves().values():
+            if type(v.data) is not float:
+                v.data = v.data.astype(dtype)
+                if isinstance(v.grad, np.ndarray):
+                    v.grad = v.grad.astype(dtype)
+        for module in self.modules():
+            for name in module.__dict__.get("_buffers", {}):
+                array = getattr(module, name)
+                if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+                    setattr(module, name, array.astype(dtype))
+        return self
+
+    def float(self) -> "Module":
+        """float32 parameters and buffers (see `to`)."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """float64 parameters and buffers (see `to`)."""
+        return self.to(np.float64)
+
     # ---- modes -----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Set training mode here and in every sub-module (eval() is train(False))."""
@@ -229,7 +274,19 @@ class Module:
             update()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.num_parameters()} parameters)"
+        """PyTorch's layout: the sub-modules indented one per line under their names; a module
+        without any shows its parameter count."""
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.num_parameters()} parameters)"
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def Parameter(data: Any, requires_grad: bool = True) -> Value:  # noqa: N802  torch's spelling
+    """A leaf Value holding a copy of `data`: what ``torch.nn.Parameter`` is to PyTorch code. A
+    module finds it as a parameter once it is held in an attribute (or a list or dict)."""
+    return Value(data.data if isinstance(data, Value) else data, requires_grad=requires_grad)
 
 
 def _setter(owner: Any, attr: str, value: Any) -> Callable[[], None]:
@@ -245,6 +302,10 @@ def _opened(name: str, item: Any) -> Iterator[Tuple[str, Any]]:
     elif isinstance(item, dict):
         for key, entry in item.items():
             yield from _opened(f"{name}.{key}", entry)
+    elif isinstance(item, (set, frozenset)) and any(isinstance(e, (Module, Value)) for e in item):
+        raise TypeError(f"{name!r} is a set holding Modules or Values: a set has no order, so "
+                        "their parameters would get no stable names; keep them in a list, a "
+                        "dict or an nn.ModuleList")
     else:
         yield name, item
 
@@ -274,9 +335,6 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._list)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}([{', '.join(map(repr, self._list))}])"
 
 
 class Sequential(ModuleList):
