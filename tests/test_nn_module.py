@@ -165,3 +165,19 @@ def test_to_float_and_double_convert_parameters_gradients_and_buffers():
     assert model.double()[0].weight.dtype == np.float64
     with pytest.raises(TypeError, match="float32 or float64"):
         model.to(np.int32)
+
+
+def test_parameter_list_and_dict_hold_named_parameters_as_torch_does():
+    torch = pytest.importorskip("torch")
+    ours = nn.ParameterList([np.ones(2), Value(np.zeros(3))])
+    ours.append(np.ones((2, 2)))
+    theirs = torch.nn.ParameterList([torch.ones(2), torch.zeros(3), torch.ones(2, 2)])
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0", "1", "2"]
+    assert len(ours) == 3 and ours[1].shape == (3,) and all(p.requires_grad for p in ours)
+    table = nn.ParameterDict({"scale": np.ones(2)})
+    table["shift"] = np.zeros(2)
+    model = nn.Sequential(nn.Linear(2, 2))
+    model.extra = table
+    assert [n for n, _ in model.named_parameters()][-2:] == ["extra.scale", "extra.shift"]
+    with pytest.raises(TypeError, match="ParameterDict: keys are names"):
+        table[1] = np.ones(1)  # type: ignore[index]

@@ -19,7 +19,8 @@ from .. import init
 from . import functional, utils
 from .course import ACTIVATIONS, MLP, Layer, Neuron, activation_fn
 from .linear import Flatten, Identity, Linear, Unflatten
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
+                     Sequential)
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
@@ -49,7 +50,8 @@ from .sparse import __all__ as _sparse
 from .transformer import __all__ as _transformer
 from .upsampling import __all__ as _upsampling
 
-__all__ = ["Module", "ModuleList", "ModuleDict", "Sequential", "Parameter", "Neuron", "Layer",
+__all__ = ["Module", "ModuleList", "ModuleDict", "Sequential", "Parameter", "ParameterList",
+           "ParameterDict", "Neuron", "Layer",
            "MLP", "ACTIVATIONS", "activation_fn", "Linear", "Identity", "Flatten", "Unflatten",
            "functional", "init", "utils", *_activation, *_attention, *_conv, *_distance, *_dropout,
            *_loss, *_normalization, *_padding, *_pixelshuffle, *_pooling, *_rnn, *_sparse,

@@ -1,16 +1,17 @@
-"""`Module`, the base class of models, and the containers `ModuleList`, `ModuleDict` and
-`Sequential`.
+"""`Module`, the base class of models, `Parameter`, and the containers `ModuleList`,
+`ModuleDict`, `Sequential`, `ParameterList` and `ParameterDict`.
 
 A module's parameters (leaf Values), buffers (numpy arrays registered with `register_buffer`:
 state that is saved but not trained, such as BatchNorm's running statistics) and sub-modules
 are found in its attributes, and inside lists, tuples and dicts held there (nested too), in the
 order they were assigned, under dotted names like ``layers.0.W`` (a dict's entries under their
-keys: ``blocks.encoder.W``), as in PyTorch.
+keys: ``blocks.encoder.W``), as in PyTorch. A container's entries are named by position or key
+(``0.weight``); what is assigned to a container as an attribute is found too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,6 +23,7 @@ class Module:
     """Base class of models: define `forward`; call the module to run it."""
 
     training: bool = True
+    _store: ClassVar[str] = ""  # a container's attribute holding its entries, named by index or key
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -45,7 +47,11 @@ class Module:
         """(name, object) for everything this module holds, containers opened: the one place
         that says where parameters, buffers and sub-modules are looked for."""
         for name, attr in vars(self).items():
-            yield from _opened(name, attr)
+            if name == self._store:  # a container's own entries: named 0, 1, ... or by key
+                yield from ((str(k), e) for k, e in (attr.items() if isinstance(attr, dict)
+                                                     else enumerate(attr)))
+            else:
+                yield from _opened(name, attr)
 
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
         """The sub-modules held directly here (not their own sub-modules), by name."""
@@ -313,6 +319,8 @@ def _opened(name: str, item: Any) -> Iterator[Tuple[str, Any]]:
 class ModuleList(Module):
     """Modules in a list, named 0, 1, ... (as in PyTorch); index, iterate and append them."""
 
+    _store = "_list"
+
     def __init__(self, modules: Sequence[Module] = ()):
         self._list: List[Module] = []
         for module in modules:
@@ -323,9 +331,6 @@ class ModuleList(Module):
             raise TypeError(f"{type(self).__name__}: expected a Module, got a {type(module).__name__}")
         self._list.append(module)
         return self
-
-    def _members(self) -> Iterator[Tuple[str, Any]]:
-        return ((str(index), module) for index, module in enumerate(self._list))
 
     def __getitem__(self, index: int) -> Module:
         return self._list[index]
@@ -351,6 +356,8 @@ class Sequential(ModuleList):
 
 class ModuleDict(Module):
     """Modules by name (str keys), in insertion order, as in PyTorch."""
+
+    _store = "_dict"
 
     def __init__(self, modules: Optional[Dict[str, Module]] = None):
         self._dict: Dict[str, Module] = {}
@@ -378,5 +385,58 @@ class ModuleDict(Module):
     def values(self) -> Any:
         return self._dict.values()
 
-    def _members(self) -> Iterator[Tuple[str, Any]]:
-        return iter(self._dict.items())
+
+class ParameterList(Module):
+    """Parameters in a list, named 0, 1, ... (as ``torch.nn.ParameterList``); data is made a
+    parameter (see `Parameter`), Values are kept as they are."""
+
+    _store = "_list"
+
+    def __init__(self, values: Sequence[Any] = ()):
+        self._list: List[Value] = []
+        for value in values:
+            self.append(value)
+
+    def append(self, value: Any) -> "ParameterList":
+        self._list.append(value if isinstance(value, Value) else Parameter(value))
+        return self
+
+    def __getitem__(self, index: int) -> Value:
+        return self._list[index]
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._list)
+
+
+class ParameterDict(Module):
+    """Parameters by name (str keys), in insertion order, as ``torch.nn.ParameterDict``."""
+
+    _store = "_dict"
+
+    def __init__(self, parameters: Optional[Dict[str, Any]] = None):
+        self._dict: Dict[str, Value] = {}
+        for key, value in (parameters or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys are names (str); got {type(key).__name__}")
+        self._dict[key] = value if isinstance(value, Value) else Parameter(value)
+
+    def __getitem__(self, key: str) -> Value:
+        return self._dict[key]
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def keys(self) -> Any:
+        return self._dict.keys()
+
+    def items(self) -> Any:
+        return self._dict.items()
+
+    def values(self) -> Any:
+        return self._dict.values()
