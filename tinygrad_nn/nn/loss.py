@@ -16,7 +16,9 @@ from .functional import loss as F
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "SoftMarginLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss",
+           "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",
+           "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss"]
 
 
 def _reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str,
@@ -187,3 +189,121 @@ class SoftMarginLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Value:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+
+class MarginRankingLoss(_Loss):
+    """`F.margin_ranking_loss`, as ``torch.nn.MarginRankingLoss``; forward(input1, input2,
+    target)."""
+
+    def __init__(self, margin: float = 0.0, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean"):
+        self.reduction = _reduction(size_average, reduce, reduction, "MarginRankingLoss")
+        self.margin = float(margin)
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Value:
+        return F.margin_ranking_loss(input1, input2, target, self.margin,
+                                     reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """`F.hinge_embedding_loss`, as ``torch.nn.HingeEmbeddingLoss``."""
+
+    def __init__(self, margin: float = 1.0, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean"):
+        self.reduction = _reduction(size_average, reduce, reduction, "HingeEmbeddingLoss")
+        self.margin = float(margin)
+
+    def forward(self, input: Any, target: Any) -> Value:
+        return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """`F.cosine_embedding_loss`, as ``torch.nn.CosineEmbeddingLoss``; forward(input1, input2,
+    target)."""
+
+    def __init__(self, margin: float = 0.0, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean"):
+        self.reduction = _reduction(size_average, reduce, reduction, "CosineEmbeddingLoss")
+        self.margin = float(margin)
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Value:
+        return F.cosine_embedding_loss(input1, input2, target, self.margin,
+                                       reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """`F.triplet_margin_loss`, as ``torch.nn.TripletMarginLoss``; forward(anchor, positive,
+    negative)."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean"):
+        self.reduction = _reduction(size_average, reduce, reduction, "TripletMarginLoss")
+        if not margin > 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0; got {margin}")
+        self.margin, self.p, self.eps, self.swap = float(margin), float(p), float(eps), bool(swap)
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Value:
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """`F.poisson_nll_loss`, as ``torch.nn.PoissonNLLLoss`` (torch's argument order, eps after
+    size_average)."""
+
+    def __init__(self, log_input: bool = True, full: bool = False,
+                 size_average: Optional[bool] = None, eps: float = 1e-8,
+                 reduce: Optional[bool] = None, reduction: str = "mean"):
+        self.reduction = _reduction(size_average, reduce, reduction, "PoissonNLLLoss")
+        self.log_input, self.full, self.eps = bool(log_input), bool(full), float(eps)
+
+    def forward(self, log_input: Any, target: Any) -> Value:
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
+                                  reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """`F.gaussian_nll_loss`, as ``torch.nn.GaussianNLLLoss`` (keyword arguments only, as in
+    torch); forward(input, target, var)."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        self.reduction = _reduction(None, None, reduction, "GaussianNLLLoss")
+        self.full, self.eps = bool(full), float(eps)
+
+    def forward(self, input: Any, target: Any, var: Any) -> Value:
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps,
+                                   reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """`F.multilabel_soft_margin_loss`, as ``torch.nn.MultiLabelSoftMarginLoss`` (the weight a
+    buffer)."""
+
+    def __init__(self, weight: Any = None, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+
+    def forward(self, input: Any, target: Any) -> Value:
+        return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """`F.multi_margin_loss`, as ``torch.nn.MultiMarginLoss`` (p 1 or 2; the class weight a
+    buffer)."""
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None,
+                 size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean"):
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported; got {p}")
+        super().__init__(weight, size_average, reduce, reduction)
+        if self.weight is not None and self.weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be None or 1-D (one entry per "
+                             f"class); got shape {self.weight.shape}")
+        self.p, self.margin = int(p), float(margin)
+
+    def forward(self, input: Any, target: Any) -> Value:
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)

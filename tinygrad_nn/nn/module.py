@@ -341,9 +341,27 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._list)
 
+    def __repr__(self) -> str:
+        """As PyTorch prints a ModuleList: a run of modules that print alike on one line,
+        ``(0-5): 6 x TransformerEncoderLayer(...)``."""
+        if not self._list:
+            return f"{type(self).__name__}()"
+        runs: List[List[Any]] = []  # [first index, last index, repr]
+        for index, module in enumerate(self._list):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index, text])
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ")
+                 + text.replace("\n", "\n  ") for a, b, text in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class Sequential(ModuleList):
     """Modules applied in turn: Sequential(Layer(4, 8, "relu"), Layer(8, 1, "linear"))."""
+
+    __repr__ = Module.__repr__  # PyTorch lists a Sequential's modules one by one
 
     def __init__(self, *modules: Module):
         super().__init__(modules)

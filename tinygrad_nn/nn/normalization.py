@@ -1,6 +1,6 @@
 """Normalisation layers, with PyTorch's names, parameters and state_dict keys: `BatchNorm1d`,
 `BatchNorm2d`, `BatchNorm3d`, `InstanceNorm1d`, `InstanceNorm2d`, `InstanceNorm3d`, `LayerNorm`,
-`GroupNorm` and `LocalResponseNorm`.
+`GroupNorm`, `LocalResponseNorm` and `RMSNorm`.
 
 The batch and instance norms keep ``running_mean``, ``running_var`` and ``num_batches_tracked``
 as buffers (`Module.register_buffer`): saved in state_dict under torch's names, not trained.
@@ -18,7 +18,7 @@ from .functional import normalization as F
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
-           "InstanceNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
+           "InstanceNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm", "RMSNorm"]
 
 
 def _filled(shape: Tuple[int, ...], fill: float, dtype: Any, label: str) -> Value:
@@ -194,8 +194,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, *, dtype: Any = np.float64):
-        shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
-            else tuple(int(n) for n in normalized_shape)
+        shape = F.shape_tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         self.weight = _filled(shape, 1.0, dtype, "weight") if elementwise_affine else None
@@ -207,6 +206,27 @@ class LayerNorm(Module):
     def __repr__(self) -> str:
         return (f"LayerNorm({self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None})")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing dimensions `normalized_shape`, as
+    ``torch.nn.RMSNorm``: an elementwise `weight` (ones) of that shape when
+    `elementwise_affine`; eps=None is the machine epsilon of the input's dtype."""
+
+    def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: Optional[float] = None,
+                 elementwise_affine: bool = True, *, dtype: Any = np.float64):
+        shape = F.shape_tuple(normalized_shape)
+        self.normalized_shape = shape
+        self.eps = None if eps is None else float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = _filled(shape, 1.0, dtype, "weight") if elementwise_affine else None
+
+    def forward(self, input: Any) -> Value:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def __repr__(self) -> str:
+        return (f"RMSNorm({self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine})")
 
 
 class GroupNorm(Module):

@@ -1,21 +1,23 @@
-"""Pooling layers as ``torch.nn`` has them: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d
-and AdaptiveMaxPool1d/2d, with torch's arguments (in torch's order), attributes and repr. They
-hold no parameters; the work is done by `tinygrad_nn.nn.functional`'s pooling functions (see
-there for the treatment of ties in max pooling: the first maximum takes the gradient, as in
-torch)."""
+"""Pooling layers as ``torch.nn`` has them: MaxPool1d/2d/3d, AvgPool1d/2d/3d,
+AdaptiveAvgPool1d/2d/3d and AdaptiveMaxPool1d/2d/3d, with torch's arguments (in torch's order),
+attributes and repr. They hold no parameters; the work is done by `tinygrad_nn.nn.functional`'s
+pooling functions (see there for the treatment of ties in max pooling: the first maximum takes
+the gradient, as in torch)."""
 
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
 
-from .functional.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
-                                 adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
-                                 max_pool2d)
+from .functional.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
+                                 adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+                                 avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d,
+                                 max_pool3d)
 from .functional.conv import tuple_of
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
 Size = Union[int, Sequence[int]]
 
@@ -50,6 +52,15 @@ class MaxPool2d(_MaxPool):
                           self.ceil_mode, self.return_indices)
 
 
+class MaxPool3d(_MaxPool):
+    """torch.nn.MaxPool3d: the maximum of each window of the last three axes of (N, C, D, H, W)
+    or (C, D, H, W)."""
+
+    def forward(self, input: Any) -> Any:
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)
+
+
 class AvgPool1d(Module):
     """torch.nn.AvgPool1d: the mean of each window of the last axis of (N, C, L) or (C, L)."""
 
@@ -70,9 +81,8 @@ class AvgPool1d(Module):
                 f"padding={self.padding})")
 
 
-class AvgPool2d(Module):
-    """torch.nn.AvgPool2d: the mean of each window of the last two axes of (N, C, H, W) or
-    (C, H, W) (`divisor_override`: every sum divided by that number instead)."""
+class _AvgPool(Module):
+    """What AvgPool2d and AvgPool3d share: torch's arguments, kept as given, and repr."""
 
     def __init__(self, kernel_size: Size, stride: Optional[Size] = None, padding: Size = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True,
@@ -82,13 +92,27 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding})")
+
+
+class AvgPool2d(_AvgPool):
+    """torch.nn.AvgPool2d: the mean of each window of the last two axes of (N, C, H, W) or
+    (C, H, W) (`divisor_override`: every sum divided by that number instead)."""
+
     def forward(self, input: Any) -> Any:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
 
-    def __repr__(self) -> str:
-        return (f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding})")
+
+class AvgPool3d(_AvgPool):
+    """torch.nn.AvgPool3d: the mean of each window of the last three axes of (N, C, D, H, W) or
+    (C, D, H, W) (`divisor_override`: every sum divided by that number instead)."""
+
+    def forward(self, input: Any) -> Any:
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
 
 
 class _Adaptive(Module):
@@ -114,6 +138,14 @@ class AdaptiveAvgPool2d(_Adaptive):
         return adaptive_avg_pool2d(input, self.output_size)
 
 
+class AdaptiveAvgPool3d(_Adaptive):
+    """torch.nn.AdaptiveAvgPool3d: (N, C, D, H, W) averaged into output_size (an int, or
+    (oD, oH, oW) with None keeping that side)."""
+
+    def forward(self, input: Any) -> Any:
+        return adaptive_avg_pool3d(input, self.output_size)
+
+
 class _AdaptiveMax(_Adaptive):
     def __init__(self, output_size: Any, return_indices: bool = False):
         self.output_size, self.return_indices = output_size, return_indices
@@ -132,3 +164,11 @@ class AdaptiveMaxPool2d(_AdaptiveMax):
 
     def forward(self, input: Any) -> Any:
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMax):
+    """torch.nn.AdaptiveMaxPool3d: the maximum of each window of (N, C, D, H, W), output_size
+    as AdaptiveAvgPool3d's."""
+
+    def forward(self, input: Any) -> Any:
+        return adaptive_max_pool3d(input, self.output_size, self.return_indices)

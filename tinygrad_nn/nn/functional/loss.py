@@ -13,13 +13,15 @@ probabilities (torch would want them as floats).
 
 Where we differ from torch: a 'mean' over nothing (every target ignored, an empty batch) raises
 DomainError instead of returning nan; the elementwise losses require the target to have the
-input's shape instead of broadcasting it with a warning; `kl_div` rejects negative targets
-instead of giving nan.
+input's shape instead of broadcasting it with a warning (so do `poisson_nll_loss`,
+`gaussian_nll_loss` and `multilabel_soft_margin_loss`, which broadcast silently in torch);
+`kl_div` rejects negative targets instead of giving nan. The deprecated `size_average` and
+`reduce` arguments are not taken (the modules take them); give `reduction` by keyword.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,10 +29,13 @@ from ... import ops
 from ...engine import Value, constant
 from ...errors import DomainError, InvalidIndexError, ShapeError
 from ...losses import _log
+from .distance import pairwise_distance
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-           "soft_margin_loss"]
+           "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
+           "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
+           "gaussian_nll_loss", "multilabel_soft_margin_loss", "multi_margin_loss"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -105,10 +110,10 @@ def _class_weight(weight: Any, c: int, x: Value, who: str) -> Any:
     return w
 
 
-def _index_targets(target: Any, x: Value, c: int, ignore_index: int, who: str) -> tuple:
+def _index_targets(target: Any, x: Value, c: int, ignore_index: Optional[int], who: str) -> tuple:
     """Class indices as one-hot rows (classes last, zero rows where ignored), the mask of the
     positions that count and their indices. The indices must be whole numbers in 0..C-1 or
-    `ignore_index`."""
+    `ignore_index` (None: none is ignored)."""
     y = np.asarray(target.data if isinstance(target, Value) else target)
     expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if y.shape != expected:
@@ -121,12 +126,14 @@ def _index_targets(target: Any, x: Value, c: int, ignore_index: int, who: str) -
                              + (f" holding {y[np.mod(y, 1) != 0].flat[0]}" if y.dtype.kind == "f"
                                 else ""))
         y = y.astype(np.int64)
-    valid = y != ignore_index
+    valid = np.ones(y.shape, bool) if ignore_index is None else y != ignore_index
     bad = valid & ((y < 0) | (y >= c))
     if bad.any():
         at = tuple(int(k) for k in np.argwhere(bad)[0])
         raise InvalidIndexError(f"{who}: target {y[at]} at index {at} is out of bounds for {c} "
-                                f"classes (expected 0..{c - 1}, or ignore_index={ignore_index})")
+                                f"classes (expected 0..{c - 1}"
+                                + (")" if ignore_index is None
+                                   else f", or ignore_index={ignore_index})"))
     hot = np.zeros(y.shape + (c,), dtype=x.dtype)
     hot.reshape(valid.size, c)[np.flatnonzero(valid), y[valid]] = 1.0
     return hot, valid, y[valid]
@@ -314,3 +321,197 @@ def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     check_reduction(reduction, "soft_margin_loss")
     x = constant(input, "soft_margin_loss")
     return _reduce(ops.softplus(-(_like(target, x, "soft_margin_loss") * x)), reduction)
+
+
+# ---- ranking and embedding losses ----------------------------------------------------------------
+def _operand(a: Any, x: Value) -> Any:
+    """A second operand as it is if a Value (so that it gets a gradient), else an array in x's
+    dtype."""
+    return a if isinstance(a, Value) else np.asarray(a, dtype=x.dtype)
+
+
+def _fit_together(who: str, names: str, *arrays: Any, rank: bool = True) -> None:
+    """torch's check of losses over several inputs: shapes that broadcast together, and (with
+    `rank`) of the same number of dimensions."""
+    shapes = [tuple(np.shape(a.data if isinstance(a, Value) else a)) for a in arrays]
+    if rank and len({len(shape) for shape in shapes}) > 1:
+        raise ShapeError(f"{who}: {names} should have the same number of dimensions; got shapes "
+                         f"{', '.join(map(str, shapes))}")
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{who}: the shapes of {names}, {', '.join(map(str, shapes))}, do not "
+                         "broadcast together") from None
+
+
+def _labels(target: Any) -> np.ndarray:
+    """The data of a ±1 label target (labels get no gradient: they only select)."""
+    return np.asarray(target.data if isinstance(target, Value) else target)
+
+
+def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
+                        reduction: str = "mean") -> Value:
+    """max(0, -y·(x1 - x2) + margin) for labels y = ±1 saying which input should rank higher,
+    as ``torch.nn.functional.margin_ranking_loss`` (the three of the same rank, broadcast)."""
+    who = "margin_ranking_loss"
+    check_reduction(reduction, who)
+    x1 = constant(input1, who)
+    _fit_together(who, "input1, input2 and target", x1, input2, target)
+    y = _operand(target, x1)
+    return _reduce(ops.clip(-y * (x1 - _operand(input2, x1)) + margin, 0.0, None), reduction)
+
+
+def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0,
+                         reduction: str = "mean") -> Value:
+    """x where y = 1 and max(0, margin - x) where y = -1, for distances x = `input`, as
+    ``torch.nn.functional.hinge_embedding_loss`` (a label other than ±1 gets both terms, as in
+    torch; the target broadcasts)."""
+    who = "hinge_embedding_loss"
+    check_reduction(reduction, who)
+    x = constant(input, who)
+    y = _labels(target)
+    _fit_together(who, "input and target", x, y, rank=False)
+    return _reduce(ops.where(y != 1, ops.clip(margin - x, 0.0, None), 0.0)
+                   + ops.where(y != -1, x, 0.0), reduction)
+
+
+def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
+                          reduction: str = "mean") -> Value:
+    """1 - cos(x1, x2) where y = 1 and max(0, cos(x1, x2) - margin) where y = -1 (0 for other
+    labels), as ``torch.nn.functional.cosine_embedding_loss``: rows of (N, D) inputs with a
+    target (N,), or (D,) inputs with a scalar target. The cosine is torch's for this loss,
+    x1·x2 / sqrt((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)), not `cosine_similarity`'s."""
+    who = "cosine_embedding_loss"
+    check_reduction(reduction, who)
+    x1, x2 = constant(input1, who), constant(input2, who)
+    y = _labels(target)
+    if y.ndim > 1 or x1.ndim != y.ndim + 1 or x2.ndim != y.ndim + 1:
+        raise ShapeError(f"{who}: expected inputs (N, D) with a target (N,), or inputs (D,) with a "
+                         f"scalar target; got shapes {x1.shape}, {x2.shape} and {y.shape}")
+    _fit_together(who, "input1 and input2", x1, x2)
+    axis = y.ndim
+    squares = ((x1 * x1).sum(axis=axis) + 1e-12) * ((x2 * x2).sum(axis=axis) + 1e-12)
+    cos = (x1 * x2).sum(axis=axis) / ops.sqrt(squares)
+    return _reduce(ops.where(y == 1, 1.0 - cos, 0.0)
+                   + ops.where(y == -1, ops.clip(cos - margin, 0.0, None), 0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                        reduction: str = "mean") -> Value:
+    """max(0, margin + d(a, p) - d(a, n)) with d = `pairwise_distance` (p-norm, eps), as
+    ``torch.nn.functional.triplet_margin_loss``; with `swap`, d(a, n) becomes
+    min(d(a, n), d(p, n)) (the harder negative distance)."""
+    who = "triplet_margin_loss"
+    check_reduction(reduction, who)
+    if not margin > 0:
+        raise ValueError(f"{who}: margin must be greater than 0; got {margin}")
+    a = constant(anchor, who)
+    _fit_together(who, "anchor, positive and negative", a, positive, negative)
+    closer = pairwise_distance(a, positive, p, eps)
+    farther = pairwise_distance(a, negative, p, eps)
+    if swap:
+        farther = ops.minimum(farther, pairwise_distance(positive, negative, p, eps))
+    return _reduce(ops.clip(closer - farther + margin, 0.0, None), reduction)
+
+
+# ---- likelihood losses ---------------------------------------------------------------------------
+def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Value:
+    """The negative log-likelihood of counts `target` under a Poisson distribution, as
+    ``torch.nn.functional.poisson_nll_loss``: exp(x) - y·x for a log-rate x (`log_input`), or
+    x - y·log(x + eps) for a rate x; `full` adds Stirling's approximation of log(y!),
+    y·log y - y + ½log(2πy), where y > 1. (Unlike torch, whose gradient with respect to a
+    target 0 is nan with `full`, the target's gradient is finite everywhere.)"""
+    who = "poisson_nll_loss"
+    check_reduction(reduction, who)
+    x = constant(input, who)
+    y = _like(target, x, who)
+    loss = ops.exp(x) - y * x if log_input else x - y * ops.log(x + eps)
+    if full:
+        counts = np.asarray(y.data if isinstance(y, Value) else y) > 1
+        big = ops.where(counts, y, 2.0)  # a stand-in above 1 where the term is dropped
+        stirling = big * ops.log(big) - big + 0.5 * ops.log(2 * np.pi * big)
+        loss = loss + ops.where(counts, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _variance(var: Any, x: Value, who: str) -> Any:
+    """gaussian_nll_loss's var by torch's rules: a number, the input's shape, its shape without
+    the last axis, or its shape with one axis of size 1; shaped to broadcast against x."""
+    if isinstance(var, (int, float, np.floating)) and not isinstance(var, bool):
+        v: Any = np.asarray(var, dtype=x.dtype)
+    else:
+        v = _operand(var, x)
+    data = np.asarray(v.data if isinstance(v, Value) else v)
+    if np.any(data < 0):
+        raise DomainError(f"{who}: var has negative entries (the smallest is {data.min()}); "
+                          "variances must be non-negative")
+    shape = tuple(data.shape)
+    if shape == () or shape == x.shape:
+        return v
+    if shape == x.shape[:-1]:
+        return ops.expand_dims(v, -1) if isinstance(v, Value) else v[..., None]
+    if len(shape) == x.ndim and [s for s, t in zip(shape, x.shape) if s != t] == [1]:
+        return v
+    raise ShapeError(f"{who}: var of shape {shape} does not fit the input of shape {x.shape}; give "
+                     "the input's shape, the input's shape without the last axis, or the input's "
+                     "shape with one axis of size 1")
+
+
+def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Value:
+    """The negative log-likelihood of `target` under Gaussians of mean `input` and variance
+    `var`, as ``torch.nn.functional.gaussian_nll_loss``: ½(log v + (x - y)²/v), plus ½log 2π
+    with `full`, where v is var raised to at least eps. As torch, the clamp moves the value only:
+    var's gradient is taken as if it were not clamped (torch clamps under no_grad)."""
+    who = "gaussian_nll_loss"
+    check_reduction(reduction, who)
+    x = constant(input, who)
+    y = _like(target, x, who)
+    v = _variance(var, x, who)
+    data = v.data if isinstance(v, Value) else v
+    v = v + (np.maximum(data, eps) - data)
+    d = x - y
+    loss = (ops.log(v) + d * d / v) * 0.5
+    return _reduce(loss + 0.5 * np.log(2 * np.pi) if full else loss, reduction)
+
+
+# ---- multi-label and multi-class margin losses ---------------------------------------------------
+def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None,
+                                reduction: str = "mean") -> Value:
+    """The binary cross-entropy of each class's logit against its 0/1 label, averaged over the
+    classes (the last axis), as ``torch.nn.functional.multilabel_soft_margin_loss``: one loss
+    per sample before the reduction. `weight` (per class, or broadcasting) scales each term."""
+    who = "multilabel_soft_margin_loss"
+    check_reduction(reduction, who)
+    x = constant(input, who)
+    if x.ndim == 0:
+        raise ShapeError(f"{who}: the input must have shape (C,) or (N, C); got a scalar")
+    w = None if weight is None else _broadcastable(weight, x, who, "weight")
+    terms = binary_cross_entropy_with_logits(x, _like(target, x, who), w, reduction="none")
+    return _reduce(terms.sum(axis=-1) / x.shape[-1], reduction)
+
+
+def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0,
+                      weight: Any = None, reduction: str = "mean") -> Value:
+    """The multi-class hinge loss, as ``torch.nn.functional.multi_margin_loss``: for each
+    sample, Σ over the classes i other than its class y of w[y]·max(0, margin - x[y] + x[i])^p,
+    divided by the number of classes C; input (N, C) or (C,), target class indices (N,) or ().
+    The slope at the hinge's corner is 0, as in torch's kernel."""
+    who = "multi_margin_loss"
+    check_reduction(reduction, who)
+    if p not in (1, 2):
+        raise ValueError(f"{who}: only p == 1 and p == 2 are supported; got {p}")
+    x = constant(input, who)
+    if x.ndim not in (1, 2):
+        raise ShapeError(f"{who}: the input must have shape (C,) or (N, C); got {x.shape}")
+    c = x.shape[-1]
+    w = _class_weight(weight, c, x, who)
+    hot, _, _ = _index_targets(target, x, c, None, who)
+    own = (x * hot).sum(axis=-1, keepdims=True)
+    gaps = ops.relu(x - own + margin) * (1.0 - hot)
+    terms = gaps if p == 1 else gaps * gaps
+    if w is not None:
+        terms = terms * (hot * w).sum(axis=-1, keepdims=True)
+    return _reduce(terms.sum(axis=-1) / c, reduction)

@@ -1,5 +1,5 @@
 """Normalisation as functions, with PyTorch's names and semantics: `batch_norm`, `instance_norm`,
-`layer_norm`, `group_norm`, `local_response_norm` and `normalize`.
+`layer_norm`, `group_norm`, `local_response_norm`, `normalize` and `rms_norm`.
 
 Each standardises its input over some axes, ``(x - mean) / sqrt(var + eps)`` with the biased
 variance, then scales and shifts it. The statistics are computed in two passes (the mean, then
@@ -20,7 +20,7 @@ from ...errors import ShapeError, UnsupportedTypeError
 from ...ops import norm, pad, rsqrt, where
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
-           "normalize"]
+           "normalize", "rms_norm"]
 
 
 def _moments(x: Value, axes: Tuple[int, ...]) -> Tuple[Value, Value, Value]:
@@ -167,6 +167,32 @@ def instance_norm(input: Any, running_mean: Optional[np.ndarray] = None,
     return out
 
 
+def shape_tuple(normalized_shape: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+    """normalized_shape as torch takes it, an int or a sequence of ints, as a tuple."""
+    return (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(n) for n in normalized_shape)
+
+
+def _trailing(who: str, x: Value, normalized_shape: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+    """normalized_shape as a tuple, checked to be the trailing dimensions of x."""
+    shape = shape_tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != shape:
+        raise ShapeError(f"{who}: normalized_shape={shape} must be the trailing dimensions of "
+                         f"the input (shape (*, {', '.join(map(str, shape))})); got input shape "
+                         f"{x.shape}")
+    return shape
+
+
+def _elementwise(who: str, name: str, array: Any, shape: Tuple[int, ...]) -> Optional[Value]:
+    """None, or an elementwise weight or bias as a Value, checked to have `shape`."""
+    value = None if array is None else constant(array, who)
+    if value is not None and value.shape != shape:
+        raise ShapeError(f"{who}: {name} should have shape normalized_shape={shape}; got "
+                         f"shape {value.shape}")
+    return value
+
+
 def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]], weight: Any = None,
                bias: Any = None, eps: float = 1e-5) -> Value:
     """Layer normalisation, as ``torch.nn.functional.layer_norm``: standardise over the trailing
@@ -174,25 +200,31 @@ def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]], weight: 
     that shape)."""
     who = "layer_norm"
     x = constant(input, who)
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
-        else tuple(int(n) for n in normalized_shape)
+    shape = _trailing(who, x, normalized_shape)
     k = len(shape)
-    if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != shape:
-        raise ShapeError(f"{who}: normalized_shape={shape} must be the trailing dimensions of "
-                         f"the input (shape (*, {', '.join(map(str, shape))})); got input shape "
-                         f"{x.shape}")
-    params = []
-    for name, array in (("weight", weight), ("bias", bias)):
-        value = None if array is None else constant(array, who)
-        if value is not None and value.shape != shape:
-            raise ShapeError(f"{who}: {name} should have shape normalized_shape={shape}; got "
-                             f"shape {value.shape}")
-        params.append(value)
+    params = [_elementwise(who, name, array, shape)
+              for name, array in (("weight", weight), ("bias", bias))]
     _, centred, var = _moments(x, tuple(range(x.ndim - k, x.ndim)))
     out = centred * rsqrt(var + eps)
     if params[0] is not None:
         out = out * params[0]
     return out if params[1] is None else out + params[1]
+
+
+def rms_norm(input: Any, normalized_shape: Union[int, Sequence[int]], weight: Any = None,
+             eps: Optional[float] = None) -> Value:
+    """Root-mean-square normalisation, as ``torch.nn.functional.rms_norm``:
+    x / sqrt(mean(x²) + eps) over the trailing dimensions `normalized_shape`, times `weight` (of
+    that shape) if given. eps=None is the machine epsilon of the input's dtype, as in torch."""
+    who = "rms_norm"
+    x = constant(input, who)
+    shape = _trailing(who, x, normalized_shape)
+    w = _elementwise(who, "weight", weight, shape)
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    out = x * rsqrt((x * x).mean(axis=axes, keepdims=True) + eps)
+    return out if w is None else out * w
 
 
 def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None,

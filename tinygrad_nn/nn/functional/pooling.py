@@ -1,5 +1,5 @@
-"""Pooling as PyTorch's ``torch.nn.functional`` has it: max_pool1d/2d, avg_pool1d/2d,
-adaptive_avg_pool1d/2d and adaptive_max_pool1d/2d.
+"""Pooling as PyTorch's ``torch.nn.functional`` has it: max_pool1d/2d/3d, avg_pool1d/2d/3d,
+adaptive_avg_pool1d/2d/3d and adaptive_max_pool1d/2d/3d.
 
 Max and average pooling reduce the windows of the padded input (`tinygrad_nn.ops.
 sliding_windows`, a view: nothing is copied) over the kernel axes; their gradients come back
@@ -28,11 +28,12 @@ import numpy as np
 
 from ...engine import Value, constant
 from ...errors import ShapeError
-from ...ops import first_max, matmul, pad, sliding_windows
+from ...ops import first_max, matmul, moveaxis, pad, sliding_windows
 from .conv import Size, tuple_of
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
 
 
 def _spatial_input(input: Any, n: int, who: str) -> Value:
@@ -124,6 +125,13 @@ def max_pool2d(input: Any, kernel_size: Size, stride: Optional[Size] = None, pad
                      "max_pool2d")
 
 
+def max_pool3d(input: Any, kernel_size: Size, stride: Optional[Size] = None, padding: Size = 0,
+               dilation: Size = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch's F.max_pool3d over the last three axes of (N, C, D, H, W) or (C, D, H, W)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3,
+                     "max_pool3d")
+
+
 def _avg_pool(input: Any, kernel_size: Size, stride: Optional[Size], padding: Size,
               ceil_mode: bool, count_include_pad: bool, divisor_override: Optional[int], n: int,
               who: str) -> Value:
@@ -170,6 +178,15 @@ def avg_pool2d(input: Any, kernel_size: Size, stride: Optional[Size] = None, pad
                      divisor_override, 2, "avg_pool2d")
 
 
+def avg_pool3d(input: Any, kernel_size: Size, stride: Optional[Size] = None, padding: Size = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None) -> Value:
+    """torch's F.avg_pool3d over the last three axes of (N, C, D, H, W) or (C, D, H, W);
+    `divisor_override` divides every sum by that number instead."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 3, "avg_pool3d")
+
+
 # ---- adaptive pooling: output_size fixed, windows by torch's rule ----------------------------------
 def _adaptive_bounds(length: int, size: int) -> tuple:
     i = np.arange(size)
@@ -199,8 +216,14 @@ def _adaptive_avg(input: Any, output_size: Any, n: int, who: str) -> Value:
         places = np.arange(length)
         inside = (places >= starts[:, None]) & (places < ends[:, None])
         averaging = (inside / (ends - starts)[:, None]).astype(x.dtype)  # (size, length)
-        # the last axis from the right, the one before it (H of (H, W)) from the left
-        y = matmul(y, averaging.T) if i == n - 1 else matmul(averaging, y)
+        # the last axis from the right, the one before it (H of (H, W)) from the left, an
+        # earlier one (D of (D, H, W)) moved into that place and back
+        if i == n - 1:
+            y = matmul(y, averaging.T)
+        elif i == n - 2:
+            y = matmul(averaging, y)
+        else:
+            y = moveaxis(matmul(averaging, moveaxis(y, i - n, -2)), -2, i - n)
     return y
 
 
@@ -213,6 +236,12 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Value:
     """torch's F.adaptive_avg_pool2d: (N, C, H, W) or (C, H, W) averaged into output_size (an
     int, or (oH, oW), None keeping that side)."""
     return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool3d(input: Any, output_size: Any) -> Value:
+    """torch's F.adaptive_avg_pool3d: (N, C, D, H, W) or (C, D, H, W) averaged into output_size
+    (an int, or (oD, oH, oW), None keeping that side)."""
+    return _adaptive_avg(input, output_size, 3, "adaptive_avg_pool3d")
 
 
 def _adaptive_max(input: Any, output_size: Any, return_indices: bool, n: int,
@@ -256,3 +285,9 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
     """torch's F.adaptive_max_pool2d over the last two axes of (N, C, H, W) or (C, H, W)."""
     return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's F.adaptive_max_pool3d over the last three axes of (N, C, D, H, W) or
+    (C, D, H, W)."""
+    return _adaptive_max(input, output_size, return_indices, 3, "adaptive_max_pool3d")
