@@ -19,12 +19,12 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..engine import Value, constant
+from ..engine import Value
 from ..errors import ShapeError
-from ..ops import concatenate, pad
 from ..random import Seed, generator
 from .functional.conv import (conv1d, conv2d, conv3d, conv_padding, conv_transpose1d,
                               conv_transpose2d, tuple_of)
+from .functional.padding import pad
 from .linear import uniform_parameter
 from .module import Module
 
@@ -102,30 +102,9 @@ class _Conv(_ConvNd):
                         self.groups)
         pairs = conv_padding(self.padding, self.n, self.kernel_size, self.dilation, self.stride,
                              type(self).__name__)
-        x = padded_by_mode(constant(input, type(self).__name__), pairs, self.padding_mode)
+        widths = [w for before_after in reversed(pairs) for w in before_after]  # torch's order
+        x = pad(input, widths, self.padding_mode)
         return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-
-
-def padded_by_mode(x: Value, pairs: tuple, mode: str) -> Value:
-    """x padded on its last len(pairs) axes by (before, after) pairs, in one of torch's
-    padding modes other than 'zeros': reflect (the border not repeated), replicate (the border
-    repeated) or circular (the other end wrapped around)."""
-    lead = ((0, 0),) * (x.ndim - len(pairs))
-    if mode == "reflect":
-        return pad(x, lead + pairs, mode="reflect")
-    if mode == "replicate":
-        return pad(x, lead + pairs, mode="edge")
-    for i, (before, after) in enumerate(pairs):
-        axis = x.ndim - len(pairs) + i
-        length = x.shape[axis]
-        if before > length or after > length:
-            raise ShapeError(f"circular padding {pairs} is larger than the input's size "
-                             f"{length} along axis {axis} (input shape {x.shape})")
-        at = (slice(None),) * axis
-        pieces = ([x[at + (slice(length - before, None),)]] if before else []) + [x] + \
-            ([x[at + (slice(0, after),)]] if after else [])
-        x = concatenate(pieces, axis=axis) if len(pieces) > 1 else x
-    return x
 
 
 class Conv1d(_Conv):

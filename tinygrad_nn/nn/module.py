@@ -316,30 +316,84 @@ def _opened(name: str, item: Any) -> Iterator[Tuple[str, Any]]:
         yield name, item
 
 
-class ModuleList(Module):
-    """Modules in a list, named 0, 1, ... (as in PyTorch); index, iterate and append them."""
+class _Listed(Module):
+    """A container of entries in a list, named 0, 1, ...: index, iterate and append them."""
 
     _store = "_list"
 
-    def __init__(self, modules: Sequence[Module] = ()):
-        self._list: List[Module] = []
-        for module in modules:
-            self.append(module)
+    def __init__(self, entries: Sequence[Any] = ()):
+        self._list: List[Any] = []
+        for entry in entries:
+            self.append(entry)
 
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}: expected a Module, got a {type(module).__name__}")
-        self._list.append(module)
+    def _entry(self, entry: Any) -> Any:
+        """What is kept for `entry` (or a TypeError naming what is wrong with it)."""
+        raise NotImplementedError
+
+    def append(self, entry: Any) -> Any:
+        self._list.append(self._entry(entry))
         return self
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int) -> Any:
         return self._list[index]
 
     def __len__(self) -> int:
         return len(self._list)
 
-    def __iter__(self) -> Iterator[Module]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._list)
+
+
+class _Keyed(Module):
+    """A container of entries by name (str keys), in insertion order."""
+
+    _store = "_dict"
+
+    def __init__(self, entries: Optional[Dict[str, Any]] = None):
+        self._dict: Dict[str, Any] = {}
+        for key, entry in (entries or {}).items():
+            self[key] = entry
+
+    def _entry(self, entry: Any) -> Any:
+        raise NotImplementedError
+
+    def __setitem__(self, key: str, entry: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"{type(self).__name__}: keys are names (str); got "
+                            f"{type(key).__name__}")
+        self._dict[key] = self._entry(entry)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict[key]
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def keys(self) -> Any:
+        return self._dict.keys()
+
+    def items(self) -> Any:
+        return self._dict.items()
+
+    def values(self) -> Any:
+        return self._dict.values()
+
+
+def _module(container: Module, entry: Any) -> Module:
+    if not isinstance(entry, Module):
+        raise TypeError(f"{type(container).__name__}: expected a Module, got a "
+                        f"{type(entry).__name__}")
+    return entry
+
+
+class ModuleList(_Listed):
+    """Modules in a list, named 0, 1, ... (as in PyTorch); index, iterate and append them."""
+
+    def __init__(self, modules: Sequence[Module] = ()):
+        super().__init__(modules)
+
+    def _entry(self, entry: Any) -> Module:
+        return _module(self, entry)
 
     def __repr__(self) -> str:
         """As PyTorch prints a ModuleList: a run of modules that print alike on one line,
@@ -372,89 +426,32 @@ class Sequential(ModuleList):
         return x
 
 
-class ModuleDict(Module):
+class ModuleDict(_Keyed):
     """Modules by name (str keys), in insertion order, as in PyTorch."""
 
-    _store = "_dict"
-
     def __init__(self, modules: Optional[Dict[str, Module]] = None):
-        self._dict: Dict[str, Module] = {}
-        for key, module in (modules or {}).items():
-            self[key] = module
+        super().__init__(modules)
 
-    def __setitem__(self, key: str, module: Module) -> None:
-        if not isinstance(key, str) or not isinstance(module, Module):
-            raise TypeError(f"ModuleDict: keys are names (str) and values Modules; got "
-                            f"{type(key).__name__} -> {type(module).__name__}")
-        self._dict[key] = module
-
-    def __getitem__(self, key: str) -> Module:
-        return self._dict[key]
-
-    def __len__(self) -> int:
-        return len(self._dict)
-
-    def keys(self) -> Any:
-        return self._dict.keys()
-
-    def items(self) -> Any:
-        return self._dict.items()
-
-    def values(self) -> Any:
-        return self._dict.values()
+    def _entry(self, entry: Any) -> Module:
+        return _module(self, entry)
 
 
-class ParameterList(Module):
+class ParameterList(_Listed):
     """Parameters in a list, named 0, 1, ... (as ``torch.nn.ParameterList``); data is made a
     parameter (see `Parameter`), Values are kept as they are."""
 
-    _store = "_list"
-
     def __init__(self, values: Sequence[Any] = ()):
-        self._list: List[Value] = []
-        for value in values:
-            self.append(value)
+        super().__init__(values)
 
-    def append(self, value: Any) -> "ParameterList":
-        self._list.append(value if isinstance(value, Value) else Parameter(value))
-        return self
-
-    def __getitem__(self, index: int) -> Value:
-        return self._list[index]
-
-    def __len__(self) -> int:
-        return len(self._list)
-
-    def __iter__(self) -> Iterator[Value]:
-        return iter(self._list)
+    def _entry(self, entry: Any) -> Value:
+        return entry if isinstance(entry, Value) else Parameter(entry)
 
 
-class ParameterDict(Module):
+class ParameterDict(_Keyed):
     """Parameters by name (str keys), in insertion order, as ``torch.nn.ParameterDict``."""
 
-    _store = "_dict"
-
     def __init__(self, parameters: Optional[Dict[str, Any]] = None):
-        self._dict: Dict[str, Value] = {}
-        for key, value in (parameters or {}).items():
-            self[key] = value
+        super().__init__(parameters)
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"ParameterDict: keys are names (str); got {type(key).__name__}")
-        self._dict[key] = value if isinstance(value, Value) else Parameter(value)
-
-    def __getitem__(self, key: str) -> Value:
-        return self._dict[key]
-
-    def __len__(self) -> int:
-        return len(self._dict)
-
-    def keys(self) -> Any:
-        return self._dict.keys()
-
-    def items(self) -> Any:
-        return self._dict.items()
-
-    def values(self) -> Any:
-        return self._dict.values()
+    def _entry(self, entry: Any) -> Value:
+        return entry if isinstance(entry, Value) else Parameter(entry)
