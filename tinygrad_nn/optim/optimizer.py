@@ -108,7 +108,7 @@ class Optimizer:
     """Base class of the step-by-step optimizers (see the module docstring for parameter groups).
 
     A subclass passes its `defaults` (every setting with its default value), checks a group's
-    settings in `_check` and computes a parameter's new data in `_update`.
+    settings in `_check` and computes what to subtract from a parameter in `_update`.
 
     `lr` reads the learning rate when every group has the same one, and setting it sets it in
     every group (a schedule written by hand: ``opt.lr = 0.1 * 0.5 ** epoch``); with groups of
@@ -195,17 +195,18 @@ class Optimizer:
                 if p.grad is None:  # as in torch, a parameter without a gradient is left alone
                     continue
                 grad = p.grad.data if isinstance(p.grad, Value) else p.grad
-                new = self._update(p.data, -grad if group["maximize"] else grad,
-                                   self.state.setdefault(p, {}), group)
+                change = self._update(p.data, -grad if group["maximize"] else grad,
+                                      self.state.setdefault(p, {}), group)
                 if type(p.data) is float:
-                    p.data = float(new)
-                else:
-                    p.data[...] = new
+                    p.data = float(p.data - change)
+                else:  # in place: no second large temporary (fresh pages cost more than math)
+                    p.data -= change
         return loss
 
     def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
-        """A parameter's new data from its data, its gradient (negated when maximizing), its
-        state (empty before the first step; update it) and its group's settings."""
+        """What to subtract from a parameter's data, given the data, its gradient (negated when
+        maximizing), its state (empty before the first step; update it) and its group's
+        settings."""
         raise NotImplementedError
 
     # ---- saving and restoring -----------------------------------------------------------------

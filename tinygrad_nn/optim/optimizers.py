@@ -56,7 +56,7 @@ class SGD(Optimizer):
                 buffer = momentum * buffer + (1.0 - group["dampening"]) * grad
             state["momentum_buffer"] = buffer
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        return data - group["lr"] * grad
+        return group["lr"] * grad
 
 
 class Adam(Optimizer):
@@ -91,9 +91,8 @@ class Adam(Optimizer):
 
     def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        if group["decoupled_weight_decay"]:
-            data = data * (1.0 - lr * group["weight_decay"])
-        else:
+        decay = lr * group["weight_decay"] if group["decoupled_weight_decay"] else 0.0
+        if not decay:
             grad = _l2(grad, data, group)
         if not state:
             state.update(step=0, exp_avg=full_like(data, 0.0), exp_avg_sq=full_like(data, 0.0))
@@ -105,7 +104,8 @@ class Adam(Optimizer):
             square = np.maximum(state.get("max_exp_avg_sq", full_like(data, 0.0)), square)
             state["max_exp_avg_sq"] = square
         denominator = np.sqrt(square) / (1.0 - beta2 ** t) ** 0.5 + group["eps"]
-        return data - lr / (1.0 - beta1 ** t) * (mean / denominator)
+        change = lr / (1.0 - beta1 ** t) * (mean / denominator)
+        return change + decay * data if decay else change  # decoupled: p (1 - lr wd) - change
 
 
 class AdamW(Adam):
@@ -156,7 +156,7 @@ class RMSprop(Optimizer):
         if group["momentum"] > 0:
             buffer = state.get("momentum_buffer", full_like(data, 0.0))
             state["momentum_buffer"] = scaled = group["momentum"] * buffer + scaled
-        return data - group["lr"] * scaled
+        return group["lr"] * scaled
 
 
 class Adagrad(Optimizer):
@@ -188,4 +188,4 @@ class Adagrad(Optimizer):
         state["step"] += 1
         state["sum"] = total = state["sum"] + grad * grad
         rate = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
-        return data - rate * (grad / (np.sqrt(total) + group["eps"]))
+        return rate * (grad / (np.sqrt(total) + group["eps"]))
