@@ -349,14 +349,51 @@ def _pad(x: np.ndarray, *, pad_width: Any, mode: str, constant_values: Any) -> n
 
 def _pad_vjp(g: Any, out: Any, x: Any, *, pad_width: Any, mode: str, constant_values: Any) -> Any:
     """The adjoint of padding by `pad_width`. Constant: padding by b is undone by cropping b and
-    cropping by c by padding c zeros, so it is pad by -pad_width with zeros. Reflect and edge:
-    the elements copied into the border send their gradient back to where they came from (a
-    scatter-add of the gather the forward did)."""
+    cropping by c by padding c zeros, so it is pad by -pad_width with zeros. Reflect and edge
+    copy along each axis separately, so their adjoint folds one axis at a time (`_unpad_axis`):
+    slices and small pads, no scatter-add (kept for reflections wider than the axis)."""
     shape = np.shape(_raw(x))
     pairs = _pad_pairs(pad_width, shape, mode)
     if mode == "constant":
         return pad.of(g, pad_width=-pairs, mode="constant", constant_values=0.0)
-    return _add_at.of(g, key=_pad_index(pairs, shape, mode), shape=shape)
+    kept = [n - max(-b, 0) - max(-a, 0) for (b, a), n in zip(pairs.tolist(), shape)]
+    if mode == "reflect" and any(max(b, a) >= m for (b, a), m in zip(pairs.tolist(), kept)):
+        # wider than the axis: numpy reflects again and again; scatter-add the gather instead
+        return _add_at.of(g, key=_pad_index(pairs, shape, mode), shape=shape)
+    for k, ((before, after), n) in enumerate(zip(pairs.tolist(), shape)):
+        if before or after:
+            g = _unpad_axis(g, k, before, after, n, mode)
+    return g
+
+
+def _unpad_axis(g: Any, k: int, before: int, after: int, n: int, mode: str) -> Any:
+    """The gradient along axis k of an input of length n that was cropped by the negative and
+    padded (reflect or edge) by the positive of `before` and `after`: each border element's
+    gradient goes back to the element it copies (reflect: mirrored without the edge; edge: the
+    edge), then the cropped elements get zeros."""
+    cut_before, cut_after = max(-before, 0), max(-after, 0)
+    b, a, m = max(before, 0), max(after, 0), n - cut_before - cut_after  # m: the kept length
+    at = (slice(None),) * k
+
+    def placed(piece: Any, start: int) -> Any:  # `piece` at positions start... of the kept m
+        width = [(0, 0)] * g.ndim
+        width[k] = (start, m - start - piece.shape[k])
+        return pad.of(piece, pad_width=np.array(width), mode="constant", constant_values=0.0)
+
+    kept = g[at + (slice(b, b + m),)]
+    if b:
+        head = g[at + (slice(0, b),)]
+        kept = kept + (placed(flip.of(head, axis=k), 1) if mode == "reflect"
+                       else placed(head.sum(axis=k, keepdims=True), 0))
+    if a:
+        tail = g[at + (slice(b + m, b + m + a),)]
+        kept = kept + (placed(flip.of(tail, axis=k), m - 1 - a) if mode == "reflect"
+                       else placed(tail.sum(axis=k, keepdims=True), m - 1))
+    if cut_before or cut_after:
+        width = [(0, 0)] * g.ndim
+        width[k] = (cut_before, cut_after)
+        kept = pad.of(kept, pad_width=np.array(width), mode="constant", constant_values=0.0)
+    return kept
 
 
 pad: Op = Op("pad", _pad, _pad_vjp,
