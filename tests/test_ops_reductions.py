@@ -34,6 +34,9 @@ REFERENCES: list[OpCase] = [
     OpCase("var", lambda a: a.var(axis=1, ddof=1), lambda a: np.var(a, axis=1, ddof=1), (X,)),
     OpCase("std", lambda a: a.std(axis=0, keepdims=True),
            lambda a: np.std(a, axis=0, keepdims=True), (X,)),
+    OpCase("standardize", lambda a: a.standardize(axis=1),
+           lambda a: (a - a.mean(axis=1, keepdims=True)) / np.sqrt(a.var(axis=1, keepdims=True)
+                                                                   + 1e-5), (X,)),
     OpCase("norm", lambda a: a.norm(axis=1), lambda a: np.linalg.norm(a, axis=1), (X,)),
     OpCase("any", lambda a: (a > 1).any(axis=1), lambda a: np.any(a > 1, axis=1).astype(float),
            (X,)),
@@ -79,6 +82,13 @@ def torch_spellings(torch: Any, F: Any) -> dict:
                           keepdim=keepdims)
         return moment_of
 
+    def standardize(t: Any, *, axis: Any, eps: float) -> Any:
+        d = dims(t, axis)
+        if d == ():  # nothing reduced: every element is its own mean
+            return t * 0.0
+        centred = t - t.mean(dim=d, keepdim=True)
+        return centred / torch.sqrt(t.var(dim=d, correction=0, keepdim=True) + eps)
+
     def mask(reduce: Any) -> Any:
         def masked(t: Any, *, axis: Any, keepdims: bool) -> Any:
             d = dims(t, axis)
@@ -98,6 +108,7 @@ def torch_spellings(torch: Any, F: Any) -> dict:
         "cumprod": cumulative("cumprod"),
         "var": moment(torch.var),
         "std": moment(torch.std),
+        "standardize": standardize,
         "norm": lambda t, *, ord, axis, keepdims: torch.linalg.vector_norm(
             t, ord=2 if ord is None else ord, dim=axis, keepdim=keepdims),
         "any": mask(torch.any),
@@ -562,3 +573,28 @@ def test_float32_stays_float32_with_a_float64_like_gradient(f: Any):
         assert_same(g32.data, v64.grad, rtol=1e-5, atol=1e-6)
         (h32,) = tg.grad((g32 * g32).sum(), v32, allow_unused=True, materialize_grads=True)
         assert h32.dtype == np.float32
+
+
+# ---- standardize: the fused (x - mean) / sqrt(var + eps) of the normalisation layers -------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_standardize_by_hand(dtype: Any):
+    # rows [1, 3] and [2, 2]: means 2 and 2, biased variances 1 and 0, so with eps = 0.25 the
+    # outputs are [-1, 1] / sqrt(1.25) and [0, 0] (a constant slice stays finite through eps)
+    x = np.array([[1.0, 3.0], [2.0, 2.0]], dtype=dtype)
+    out = tg.standardize(x, axis=1, eps=0.25)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.data, [[-1 / math.sqrt(1.25), 1 / math.sqrt(1.25)], [0, 0]],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("axis", [None, 1, (0, 2), -1, ()], ids=repr)
+def test_standardize_derivatives_of_first_and_second_order(axis: Any):
+    x = np.random.default_rng(3).standard_normal((3, 4, 2))
+    weights = np.arange(24.0).reshape(3, 4, 2)  # so that the sum does not cancel the gradient
+    gradcheck(lambda a: tg.standardize(a, axis=axis) * weights, x)
+    gradgradcheck(lambda a: tg.standardize(a, axis=axis, eps=0.1) * weights, x)
+
+
+def test_standardize_of_an_empty_slice_is_a_domain_error():
+    with pytest.raises(DomainError, match="mean"):
+        tg.standardize(np.zeros((2, 0)), axis=1)

@@ -245,6 +245,12 @@ def _moments(shape: Shape) -> SearchStrategy[tuple]:
     return _reduction(shape).flatmap(with_ddof)
 
 
+def _standardize_params(shape: Shape) -> SearchStrategy[tuple]:
+    """standardize: a reduction's axis (None, one axis or a tuple) and eps, small or not."""
+    return _reduction(shape).flatmap(lambda drawn: st.sampled_from([1e-5, 0.1, 1.0]).map(
+        lambda eps: ((), {"axis": drawn[1]["axis"], "eps": eps})))
+
+
 def _norm_params(shape: Shape) -> SearchStrategy[tuple]:
     """ord (None, 1, 2, inf, -inf, other p > 0), axis None or one axis, keepdims."""
     ords = st.sampled_from([None, 2, 1, np.inf, -np.inf, 3, 1.5, 0.5])
@@ -922,6 +928,7 @@ OPERANDS: dict[str, Callable[[Any], SearchStrategy[tuple]]] = {
     "binary": _binary,
     "reduction": _reduction,
     "moments": _moments,
+    "standardize": _standardize_params,
     "norm": _norm_params,
     "cumulative": _cumulative,
     "arg": _arg_params,

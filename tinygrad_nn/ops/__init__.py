@@ -222,6 +222,7 @@ __all__ = [
     "square",
     "squeeze",
     "stack",
+    "standardize",
     "std",
     "sub",
     "subtract",

@@ -2,11 +2,10 @@
 `layer_norm`, `group_norm`, `local_response_norm`, `normalize` and `rms_norm`.
 
 Each standardises its input over some axes, ``(x - mean) / sqrt(var + eps)`` with the biased
-variance, then scales and shifts it. The statistics are computed in two passes (the mean, then
-the mean of the squared deviations), which stays accurate when the mean is large against the
-spread, and everything is built from ops, so gradients of every order come with it. The
-per-channel scale (``rsqrt(var + eps) * weight``) is formed on the small statistics and applied
-once, so a training-mode batch norm makes six passes over the input forward.
+variance, then scales and shifts it. The standardisation is one fused op,
+`tinygrad_nn.ops.standardize` (the variance from the deviations, accurate when the mean is large
+against the spread; a backward of a few passes; derivatives of every order), and the rest is
+built from ops too.
 """
 
 from __future__ import annotations
@@ -17,18 +16,17 @@ import numpy as np
 
 from ...engine import Value, constant
 from ...errors import ShapeError, UnsupportedTypeError
-from ...ops import norm, pad, rsqrt, where
+from ...ops import norm, pad, rsqrt, standardize, var, where
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
            "normalize", "rms_norm"]
 
 
-def _moments(x: Value, axes: Tuple[int, ...]) -> Tuple[Value, Value, Value]:
-    """The mean over `axes`, the deviations from it and their mean square (the biased variance),
-    the statistics kept with their axes (size 1) so that they broadcast against `x`."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    return mean, centred, (centred * centred).mean(axis=axes, keepdims=True)
+def _affine(out: Value, weight: Optional[Value], bias: Optional[Value]) -> Value:
+    """out * weight + bias, either left out when None."""
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
 
 
 def _per_channel(who: str, channels: int, ndim: int, **arrays: Any) -> dict:
@@ -79,16 +77,6 @@ def _check_momentum(who: str, momentum: Any) -> float:
     return float(momentum)
 
 
-def _scaled(centred: Value, var: Value, eps: float, weight: Optional[Value],
-            bias: Optional[Value]) -> Value:
-    """centred * rsqrt(var + eps) * weight + bias, the scale formed on the statistics first."""
-    scale = rsqrt(var + eps)
-    if weight is not None:
-        scale = scale * weight
-    out = centred * scale
-    return out if bias is None else out + bias
-
-
 def _affine_with(x: Value, mean: Value, var: Value, eps: float, weight: Optional[Value],
                  bias: Optional[Value]) -> Value:
     """(x - mean) / sqrt(var + eps) * weight + bias for fixed statistics, as x * scale + shift:
@@ -130,10 +118,12 @@ def batch_norm(input: Any, running_mean: Optional[np.ndarray], running_var: Opti
         raise ShapeError(f"{who}: expected more than 1 value per channel when training; got "
                          f"input shape {x.shape}")
     m = _check_momentum(who, momentum)
-    mean, centred, var = _moments(x, (0,) + tuple(range(2, x.ndim)))
-    out = _scaled(centred, var, eps, p["weight"], p["bias"])
-    _update(running_mean, mean.data.reshape(channels), m)
-    _update(running_var, var.data.reshape(channels) * (count / (count - 1)), m)
+    axes = (0,) + tuple(range(2, x.ndim))
+    out = _affine(standardize(x, axis=axes, eps=eps), p["weight"], p["bias"])
+    if running_mean is not None:
+        _update(running_mean, x.data.mean(axis=axes), m)
+    if running_var is not None:
+        _update(running_var, var(x.data, axis=axes, ddof=1).data, m)
     return out
 
 
@@ -159,11 +149,12 @@ def instance_norm(input: Any, running_mean: Optional[np.ndarray] = None,
         raise ShapeError(f"{who}: expected more than 1 spatial element when training; got "
                          f"input shape {x.shape}")
     m = _check_momentum(who, momentum)
-    mean, centred, var = _moments(x, tuple(range(2, x.ndim)))
-    out = _scaled(centred, var, eps, p["weight"], p["bias"])
-    per_instance = (x.shape[0], channels)
-    _update(running_mean, mean.data.reshape(per_instance).mean(axis=0), m)
-    _update(running_var, var.data.reshape(per_instance).mean(axis=0) * (count / (count - 1)), m)
+    axes = tuple(range(2, x.ndim))
+    out = _affine(standardize(x, axis=axes, eps=eps), p["weight"], p["bias"])
+    if running_mean is not None:
+        _update(running_mean, x.data.mean(axis=axes).mean(axis=0), m)
+    if running_var is not None:
+        _update(running_var, var(x.data, axis=axes, ddof=1).data.mean(axis=0), m)
     return out
 
 
@@ -204,11 +195,7 @@ def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]], weight: 
     k = len(shape)
     params = [_elementwise(who, name, array, shape)
               for name, array in (("weight", weight), ("bias", bias))]
-    _, centred, var = _moments(x, tuple(range(x.ndim - k, x.ndim)))
-    out = centred * rsqrt(var + eps)
-    if params[0] is not None:
-        out = out * params[0]
-    return out if params[1] is None else out + params[1]
+    return _affine(standardize(x, axis=tuple(range(x.ndim - k, x.ndim)), eps=eps), *params)
 
 
 def rms_norm(input: Any, normalized_shape: Union[int, Sequence[int]], weight: Any = None,
@@ -242,11 +229,8 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     p = _per_channel(who, channels, x.ndim, weight=weight, bias=bias)
     if x.size // max(n * num_groups, 1) == 0:
         raise ShapeError(f"{who}: each group needs at least one value; got input shape {x.shape}")
-    _, centred, var = _moments(x.reshape(n, num_groups, -1), (2,))
-    out = (centred * rsqrt(var + eps)).reshape(x.shape)
-    if p["weight"] is not None:
-        out = out * p["weight"]
-    return out if p["bias"] is None else out + p["bias"]
+    out = standardize(x.reshape(n, num_groups, -1), axis=2, eps=eps).reshape(x.shape)
+    return _affine(out, p["weight"], p["bias"])
 
 
 def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float = 0.75,
