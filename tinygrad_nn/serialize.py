@@ -1,4 +1,9 @@
-"""Saving and loading parameters: a state dict as an `.npz` archive, safely.
+"""Saving and loading parameters: a state dict as an `.npz` or a `.safetensors` file, safely.
+
+The path's suffix chooses the format: ``.safetensors`` (any case) is Hugging Face's safetensors
+format, which PyTorch and most other frameworks read (``safetensors.torch.load_file``); it needs
+the optional ``safetensors`` package, imported only then. Any other suffix is ``.npz``. Both are
+written atomically and read without pickle, with the same names, dtypes and errors.
 
 - `save` writes one ``<name>.npy`` member per dotted name (``layers.0.W``), the format of
   ``numpy.savez``, to a temporary file in the target's directory and then renames it over the
@@ -8,11 +13,18 @@
   run arbitrary code. A missing, truncated or corrupt file raises an error naming the path and
   the problem. Checking the arrays against a model (names, shapes, dtypes) is
   ``Module.load_state_dict``'s job: ``model.load_state_dict(load(path))``.
+- A safetensors file is made in memory (``safetensors.numpy.save``) and written the same atomic
+  way. Its header metadata is ``{"format": "pt", "framework": "tinygrad_nn", "version": ...}``:
+  "pt" because a module's state dict has PyTorch's names and layouts (and Hugging Face loaders
+  refuse files whose format is not one they know); the other two say who wrote it. The format
+  holds no order, so `load` gives the names sorted; loading into a model does not care.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, Dict, Mapping
 import zipfile
 import zlib
@@ -20,10 +32,20 @@ import zlib
 import numpy as np
 
 from .errors import FileFormatError, UnsupportedTypeError
-from .files import PathLike, atomic_open
+from .files import PathLike, atomic_open, write_atomically
 
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 SUFFIX = ".npy"
+SAFETENSORS_SUFFIX = ".safetensors"
+# The safetensors dtypes that numpy holds exactly, by the format's names (bfloat16 and the float8
+# types have no numpy dtype; complex numbers are not saved in .npz either).
+SAFETENSORS_DTYPES = {"BOOL": np.dtype(np.bool_), "I8": np.dtype(np.int8), "U8": np.dtype(np.uint8),
+                      "I16": np.dtype(np.int16), "U16": np.dtype(np.uint16),
+                      "I32": np.dtype(np.int32), "U32": np.dtype(np.uint32),
+                      "I64": np.dtype(np.int64), "U64": np.dtype(np.uint64),
+                      "F16": np.dtype(np.float16), "F32": np.dtype(np.float32),
+                      "F64": np.dtype(np.float64)}
+METADATA_KEY = "__metadata__"  # the header entry that safetensors keeps for metadata
 
 
 def _numeric(array: np.ndarray) -> bool:
@@ -69,10 +91,51 @@ def _write_npz(file: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
+def _is_safetensors(path: PathLike) -> bool:
+    return Path(path).suffix.lower() == SAFETENSORS_SUFFIX
+
+
+def _safetensors() -> ModuleType:
+    """The safetensors package (with its numpy module), or an ImportError saying how to get it."""
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError("save/load of .safetensors files needs the safetensors package, an "
+                          "optional extra of tinygrad_nn: pip install 'tinygrad_nn[safetensors]' "
+                          "(or pip install safetensors)") from None
+    return safetensors
+
+
+def _safetensors_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """The whole safetensors file for `arrays`, or an error for what the format cannot hold."""
+    from . import __version__
+    tensors = {}
+    for name, array in arrays.items():
+        if name == METADATA_KEY:
+            raise UnsupportedTypeError(f"save: the name {METADATA_KEY!r} is reserved in "
+                                       "safetensors files (it holds the metadata)")
+        dtype = array.dtype.newbyteorder("<")
+        if dtype not in SAFETENSORS_DTYPES.values():
+            raise UnsupportedTypeError(f"save: {name!r} has dtype {array.dtype}, which safetensors "
+                                       "files do not hold; use float16/32/64, (unsigned) integers "
+                                       "of 8 to 64 bits or bool")
+        # safetensors.numpy writes the memory behind the array's data pointer, so the array must
+        # be C-contiguous and little-endian (np.ascontiguousarray would make a 0-d array 1-d).
+        tensors[name] = np.array(array, dtype=dtype, order="C", copy=None)
+    metadata = {"format": "pt", "framework": "tinygrad_nn", "version": __version__}
+    data: bytes = _safetensors().numpy.save(tensors, metadata=metadata)
+    return data
+
+
 def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
-    """Write `state_dict` (name -> numeric array, e.g. ``model.state_dict()``) to `path` as an
-    .npz archive, atomically. The path is used as given (no suffix is added)."""
+    """Write `state_dict` (name -> numeric array, e.g. ``model.state_dict()``) to `path`,
+    atomically: a safetensors file when the path ends in ``.safetensors``, else an .npz archive.
+    The path is used as given (no suffix is added)."""
     arrays = _arrays_to_save(state_dict)
+    if _is_safetensors(path):
+        write_atomically(path, _safetensors_bytes(arrays), "save")
+        return
     with atomic_open(path, "save") as file:
         _write_npz(file, arrays)
 
@@ -100,13 +163,43 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
     return array
 
 
-def load(path: PathLike) -> Dict[str, np.ndarray]:
-    """The arrays saved by `save` (any .npz of numeric arrays), by name, read without pickle."""
-    path = os.fspath(path)
+def _open(path: str) -> IO[bytes]:
     try:
-        file = open(path, "rb")
+        return open(path, "rb")
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such file: {path!r}") from None
+
+
+def _load_safetensors(path: str) -> Dict[str, np.ndarray]:
+    """The tensors of a safetensors file as numpy arrays, sorted by name."""
+    safetensors = _safetensors()
+    _open(path).close()  # a missing or unreadable path fails here as it does for .npz
+    arrays: Dict[str, np.ndarray] = {}
+    try:
+        with safetensors.safe_open(path, framework="np") as file:
+            for name in file.keys():
+                dtype = file.get_slice(name).get_dtype()
+                if dtype not in SAFETENSORS_DTYPES:
+                    raise FileFormatError(f"load: {path!r}: tensor {name!r} has dtype {dtype}, "
+                                          "which numpy does not hold exactly; convert it before "
+                                          "saving (in torch, e.g. tensor.float())")
+                arrays[name] = file.get_tensor(name)
+    except FileFormatError:
+        raise
+    # What the package raises on damaged bytes (SafetensorError is an Exception of its own).
+    except (safetensors.SafetensorError, ValueError, OSError) as e:
+        raise FileFormatError(f"load: {path!r} is not a readable .safetensors file; it may be "
+                              f"truncated or corrupt ({type(e).__name__}: {e})") from e
+    return arrays
+
+
+def load(path: PathLike) -> Dict[str, np.ndarray]:
+    """The arrays saved by `save` (any .npz of numeric arrays, or any .safetensors file of
+    numpy's dtypes when the path ends so), by name, read without pickle."""
+    path = os.fspath(path)
+    if _is_safetensors(path):
+        return _load_safetensors(path)
+    file = _open(path)
     arrays: Dict[str, np.ndarray] = {}
     try:
         with file, zipfile.ZipFile(file) as archive:
