@@ -12,48 +12,20 @@ from tinygrad_nn.errors import UnsupportedTypeError
 from tinygrad_nn.interop import from_torch, to_torch
 from tinygrad_nn.optim import SGD, Adam
 
+from test_nn_state import MODULES as STATE_MODULES, _inputs
+
 torch = pytest.importorskip("torch")
 
 EXAMPLES = settings(max_examples=min(settings.default.max_examples, 15), deadline=None)
 
-# (constructor, as written for both libraries; input shape or kind)
-MODULES = [
-    ("Linear(5, 3)", (4, 5)), ("Linear(5, 3, bias=False)", (2, 4, 5)),
-    ("Conv1d(2, 4, 3, padding=1)", (2, 2, 7)), ("Conv2d(2, 4, 3, stride=2, groups=2)", (2, 2, 7, 7)),
-    ("Conv2d(1, 3, 2, padding='same', padding_mode='reflect')", (2, 1, 5, 5)),
-    ("Conv3d(1, 2, 2)", (1, 1, 4, 4, 4)), ("ConvTranspose1d(2, 3, 3, stride=2)", (2, 2, 5)),
-    ("ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2)", (1, 2, 4, 4)),
-    ("MaxPool1d(2)", (2, 3, 8)), ("MaxPool2d(3, stride=2, padding=1)", (2, 2, 7, 7)),
-    ("AvgPool1d(3, stride=2, padding=1)", (2, 3, 8)),
-    ("AvgPool2d(2, count_include_pad=False, padding=1)", (1, 2, 5, 5)),
-    ("AdaptiveAvgPool2d((2, 3))", (2, 2, 5, 7)), ("AdaptiveMaxPool1d(3)", (2, 2, 8)),
-    ("Flatten()", (2, 3, 4)), ("Unflatten(1, (2, 3))", (4, 6)), ("Identity()", (3, 2)),
-    ("BatchNorm1d(3)", (8, 3)), ("BatchNorm1d(3, momentum=None)", (4, 3, 5)),
-    ("BatchNorm2d(2, affine=False)", (4, 2, 3, 3)), ("BatchNorm3d(2)", (2, 2, 2, 3, 3)),
+# every module of the state_dict test (those with a forward), and a few more
+MODULES = [case for case in STATE_MODULES if case[1] is not None] + [
+    ("AdaptiveMaxPool1d(3)", (2, 2, 8)), ("RMSNorm(4, eps=1e-6)", (3, 4)),
     ("InstanceNorm2d(2, affine=True, track_running_stats=True)", (2, 2, 4, 4)),
-    ("LayerNorm((3, 4), bias=False)", (2, 3, 4)), ("GroupNorm(2, 4)", (2, 4, 3)),
-    ("RMSNorm(4, eps=1e-6)", (3, 4)), ("LocalResponseNorm(3)", (2, 4, 5)),
-    ("Embedding(10, 4, padding_idx=0)", "indices"),
-    ("MultiheadAttention(8, 2, batch_first=True)", "self-attention"),
-    ("MultiheadAttention(8, 2, kdim=6, vdim=5, add_bias_kv=True)", "cross-attention"),
-    ("Dropout(0.3)", (4, 5)), ("Dropout2d(0.3)", (2, 3, 4, 4)), ("ReLU()", (3, 4)),
-    ("GELU(approximate='tanh')", (3, 4)), ("PReLU(3)", (2, 3, 4)), ("LeakyReLU(0.2)", (3, 4)),
-    ("Softmax(dim=1)", (3, 4)), ("LogSoftmax(dim=-1)", (3, 4)), ("GLU()", (3, 4)),
-    ("Threshold(0.1, 20.0)", (3, 4)), ("ELU(alpha=0.5)", (3, 4)), ("Hardtanh(-2.0, 1.5)", (3, 4)),
+    ("ELU(alpha=0.5)", (3, 4)), ("Hardtanh(-2.0, 1.5)", (3, 4)),
     ("Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))", (5, 4)),
 ]
 RANDOM = ("Dropout",)  # masks are drawn by each library: compared in eval mode only
-
-
-def _inputs(kind, rng, dtype=np.float64):
-    if kind == "indices":
-        return (rng.integers(0, 10, size=(3, 4)),)
-    if kind == "self-attention":  # batch first: (N, L, E)
-        x = rng.standard_normal((2, 3, 8)).astype(dtype)
-        return x, x, x
-    if kind == "cross-attention":  # (L, N, E), keys and values of their own sizes
-        return tuple(rng.standard_normal(s).astype(dtype) for s in ((3, 2, 8), (4, 2, 6), (4, 2, 5)))
-    return (rng.standard_normal(kind).astype(dtype),)
 
 
 def _first(out):

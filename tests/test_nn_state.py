@@ -55,16 +55,17 @@ class _TorchArrays:
         return torch.tensor(values, dtype=torch.float64)
 
 
-def _inputs(kind, rng):
+def _inputs(kind, rng, dtype=np.float64):
     """Arguments for forward: one array, or what an embedding or attention module takes."""
     if kind == "indices":
         return (rng.integers(0, 10, size=(3, 4)),)
     if kind == "self-attention":  # batch first: (N, L, E)
-        x = rng.standard_normal((2, 3, 8))
+        x = rng.standard_normal((2, 3, 8)).astype(dtype)
         return x, x, x
     if kind == "cross-attention":  # (L, N, E), keys and values of their own sizes
-        return tuple(rng.standard_normal(shape) for shape in ((3, 2, 8), (4, 2, 6), (4, 2, 5)))
-    return (rng.standard_normal(kind),)
+        return tuple(rng.standard_normal(shape).astype(dtype)
+                     for shape in ((3, 2, 8), (4, 2, 6), (4, 2, 5)))
+    return (rng.standard_normal(kind).astype(dtype),)
 
 
 @pytest.mark.parametrize("spec, kind", MODULES, ids=[m[0] for m in MODULES])
