@@ -156,12 +156,18 @@ class Module:
         buffers[name] = bool(persistent)
         setattr(self, name, array)
 
-    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[Tuple[str, Any]]:
-        """(dotted name, array) of the buffers here and in every sub-module."""
+    def _buffer_owners(self, prefix: str = "") -> Iterator[Tuple[str, "Module", str, bool]]:
+        """(dotted name, owning module, attribute, persistent) of every buffer, sub-modules' too:
+        the one walk that named_buffers, to() and load_state_dict share."""
         for module_name, module in self.named_modules(prefix):
             for name, persistent in module.__dict__.get("_buffers", {}).items():
-                if persistent or not persistent_only:
-                    yield (module_name + "." if module_name else "") + name, getattr(module, name)
+                yield (module_name + "." if module_name else "") + name, module, name, persistent
+
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[Tuple[str, Any]]:
+        """(dotted name, array) of the buffers here and in every sub-module."""
+        for name, module, attr, persistent in self._buffer_owners(prefix):
+            if persistent or not persistent_only:
+                yield name, getattr(module, attr)
 
     def buffers(self) -> List[Any]:
         return [array for _, array in self.named_buffers()]
@@ -196,11 +202,10 @@ class Module:
                 v.data = v.data.astype(dtype)
                 if isinstance(v.grad, np.ndarray):
                     v.grad = v.grad.astype(dtype)
-        for module in self.modules():
-            for name in module.__dict__.get("_buffers", {}):
-                array = getattr(module, name)
-                if isinstance(array, np.ndarray) and array.dtype.kind == "f":
-                    setattr(module, name, array.astype(dtype))
+        for _, module, attr, _ in self._buffer_owners():
+            array = getattr(module, attr)
+            if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+                setattr(module, attr, array.astype(dtype))
         return self
 
     def float(self) -> "Module":
@@ -237,12 +242,8 @@ class Module:
 
     def _buffer_slots(self) -> Dict[str, Tuple["Module", str]]:
         """Persistent buffers by dotted name, as (owning module, attribute)."""
-        slots = {}
-        for module_name, module in self.named_modules():
-            for name, persistent in module.__dict__.get("_buffers", {}).items():
-                if persistent and getattr(module, name) is not None:
-                    slots[(module_name + "." if module_name else "") + name] = (module, name)
-        return slots
+        return {name: (module, attr) for name, module, attr, persistent in self._buffer_owners()
+                if persistent and getattr(module, attr) is not None}
 
     def load_state_dict(self, state: Dict[str, Any], strict: bool = True) -> None:
         """Set parameters and buffers from `state`. Every name, shape and dtype is checked first;
