@@ -447,3 +447,28 @@ def test_logical_operators_combine_masks_that_index_and_select():
     y.backward(np.ones(4))
     np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0, 1.0])
     assert not inside.requires_grad and (Value(2.0) & Value(0.0)).data == 0.0
+
+
+# ---- a VJP's gradient must have its input's shape, up to broadcasting -------------------------
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_vjp_returning_a_transposed_gradient_of_the_same_size_is_refused(create_graph):
+    twice = Op("twice_t", lambda x: x * 2, lambda g, out, x: (g * 2).T)
+    x = Value(np.ones((2, 3)))
+    with pytest.raises(ShapeError, match=r"twice_t: the VJP for input 0 gave a gradient of "
+                                         r"shape \(3, 2\).*input's shape \(2, 3\)"):
+        twice(x).sum().backward(create_graph=create_graph)
+
+
+def test_a_vjp_may_drop_or_add_axes_of_length_one():
+    squeezed = Op("squeezed_grad", lambda x: x * 2, lambda g, out, x: (g * 2).reshape(-1))
+    x = Value(np.ones((3, 1)))
+    squeezed(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((3, 1), 2.0))
+
+
+def test_ops_on_a_leaf_without_gradient_are_recorded_so_replays_recompute_them():
+    x = Value(np.array([2.0, 4.0]), requires_grad=False)
+    y = x.reshape(1, -1) / 2
+    assert not y.requires_grad and y._fn is not None and y._prev[0]._prev == (x,)
+    c = 3.0 * tn.constant(np.ones(2))  # constants mixed in: no history kept
+    assert c._fn is None

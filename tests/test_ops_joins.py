@@ -334,3 +334,17 @@ def test_second_derivatives_of_split_pieces():
 def test_first_and_second_derivatives_against_finite_differences(f):
     assert gradcheck(f, A, eps=1e-6, atol=1e-6, rtol=1e-5)
     assert gradgradcheck(f, A, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0)
+
+
+def test_joining_thousands_of_pieces_back_propagates_each_its_own_share():
+    # One VJP call per join node (not one per input, each scanning all inputs): the backward
+    # of 16,000 pieces took 2.9 s (stack) and 91 s (concatenate) before; see the note of issue 14.
+    n = 5000
+    xs = [Value(float(i)) for i in range(n)]
+    weights = np.arange(n) % 7 - 3.0
+    (tg.stack(xs) * weights).sum().backward()
+    pieces = [Value(np.full(2, float(i))) for i in range(n)]
+    (tg.concatenate(pieces) * np.repeat(weights, 2)).sum().backward()
+    np.testing.assert_array_equal([x.grad for x in xs], weights)
+    np.testing.assert_array_equal(np.stack([p.grad for p in pieces]),
+                                  np.repeat(weights, 2).reshape(n, 2))

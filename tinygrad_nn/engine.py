@@ -27,6 +27,7 @@ from contextlib import nullcontext
 from functools import wraps
 import gc
 import math
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -36,7 +37,36 @@ from .errors import (BackwardError, DomainError, InvalidIndexError, ShapeError, 
                      UnsupportedTypeError)
 
 ndarray = np.ndarray
-_grad_enabled = True  # switched off by `no_grad`, on by `enable_grad`
+
+
+class _Mode(threading.local):
+    """The switches of the thread that runs an op, as in PyTorch: one thread's `no_grad()` (say,
+    metrics computed in a background thread) leaves every other thread recording."""
+
+    def __init__(self) -> None:
+        self.grad = True       # off inside no_grad(), on again inside enable_grad()
+        self.saved: list = []  # the grad switch outside each no_grad()/enable_grad() entered
+        self.anomaly: Any = None  # the innermost detect_anomaly() of this thread, or None
+        self.plain = True      # grad on and no anomaly check: the operators' one test
+
+
+_MODE = _Mode()
+_EPOCH = 0  # how many times data has been modified through the API (see Value._stamp)
+_EPOCH_LOCK = threading.Lock()
+# backward() calls run one at a time: two threads adding into the same leaf's gradient (or
+# through a shared part of a graph) would otherwise lose updates
+_BACKWARD_LOCK = threading.RLock()
+
+
+def mark_modified(*values: "Value") -> None:
+    """Record that the data of `values` has changed (an optimizer step, a load, an in-place
+    write): a backward pass through a graph computed from the old data then raises a
+    `BackwardError` rather than mixing old and new numbers. Assigning ``v.data`` calls it."""
+    global _EPOCH
+    with _EPOCH_LOCK:
+        _EPOCH += 1
+        for v in values:
+            v._stamp = _EPOCH
 # == and != of a Value and None (or a string) give Python's answer, not an error
 _IDENTITY_FALLBACK = ("equal", "not_equal")
 REQUIRED = object()   # the default of an op parameter that must be given (reshape's shape)
@@ -70,7 +100,9 @@ class Op:
       that must be given. ``varargs=True`` lets the first parameter gather extra positional
       arguments (``x.reshape(2, 3)`` as well as ``x.reshape((2, 3))``).
     - ``variadic=True``: the op takes one sequence of inputs (like ``concatenate``) and has a
-      single VJP called as ``vjp(i, g, out, *inputs, **params)``.
+      single VJP, called once as ``vjp(wanted, g, out, inputs, **params)``: the gradients for
+      the inputs numbered in `wanted`, as a list in that order (one call for all, so that
+      joining n inputs costs n, not n²).
     - ``methods`` and ``operators``: the names under which Value offers the op (``"exp"``,
       ``"__add__"``; an ``"__r...__"`` operator is the reflected form, its operands swapped).
       ``properties``: names of read-only properties that apply it with default parameters.
@@ -231,7 +263,7 @@ class Op:
             differentiable = self.differentiable
 
             def unary(x: Value) -> Value:
-                d = x.data
+                d = x._data
                 try:
                     if type(d) is float:
                         out = scalar(d) if scalar else forward(np.asarray(d))
@@ -241,9 +273,11 @@ class Op:
                     raise _explain(name, [d], e) from None
                 if type(out) is not float and type(out) is not ndarray:
                     out = _normalize(out, [d])
-                if _grad_enabled and x.requires_grad:
+                if not _MODE.plain:
+                    return _moded(out, op, (x,), None)
+                if x.requires_grad:
                     return _node(out, op, x, None, None, differentiable, True, ())
-                return _node(out, op, x, None, None, False, _grad_enabled and x._fn is not None, ())
+                return _node(out, op, x, None, None, False, x._stamp >= 0, ())
             unary.__name__ = unary.__qualname__ = name
             return unary
 
@@ -258,7 +292,7 @@ class Op:
                 else:
                     other = constant(other, name)
             a, b = (other, x) if reflected else (x, other)
-            da, db = a.data, b.data
+            da, db = a._data, b._data
             try:
                 if both:  # +, -, *: operator.add & co. take floats and arrays alike
                     out = forward(da, db)
@@ -273,10 +307,11 @@ class Op:
                 raise _explain(name, [da, db], e) from None
             if type(out) is not float and type(out) is not ndarray:
                 out = _normalize(out, [da, db])
-            if _grad_enabled and (a.requires_grad or b.requires_grad):
+            if not _MODE.plain:
+                return _moded(out, op, (a, b), None)
+            if a.requires_grad or b.requires_grad:
                 return _node(out, op, a, b, None, differentiable, True, ())
-            return _node(out, op, a, b, None, False,
-                         _grad_enabled and (a._fn is not None or b._fn is not None), ())
+            return _node(out, op, a, b, None, False, a._stamp >= 0 or b._stamp >= 0, ())
         binary.__name__ = binary.__qualname__ = name
         return binary
 
@@ -309,18 +344,40 @@ def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
     """`op` on its inputs (numbers and arrays among them become constants): the forward on
     their data, then the node (see `_node`)."""
     inputs = tuple([a if isinstance(a, Value) else constant(a, op.name) for a in inputs])
-    out = op.run([v.data for v in inputs], params)
-    if not _grad_enabled:
-        return _node(out, op, inputs[0], None, None, False, False)
+    out = op.run([v._data for v in inputs], params)
+    if not _MODE.plain:
+        return _moded(out, op, inputs, params)
+    return _record(out, op, inputs, params)
+
+
+def _record(out: Any, op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
+    """The node for `out`, the result of `op` on `inputs`, with gradients on. It keeps its
+    history if an input belongs to a graph (see `Value._stamp`), and needs a gradient if an
+    input needs one and the op has a derivative."""
     rg = recorded = False
     for v in inputs:
         if v.requires_grad:
             rg = recorded = True
             break
-        if v._fn is not None:
+        if v._stamp >= 0:
             recorded = True
     return _node(out, op, inputs[0], inputs[1] if len(inputs) > 1 else None, params,
                  rg and op.differentiable, recorded, inputs[2:])
+
+
+def _moded(out: Any, op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
+    """The node for an op run outside the plain mode: under no_grad() (a constant, without
+    history) or under detect_anomaly() (the result checked, the user's line remembered)."""
+    mode = _MODE
+    anomaly = mode.anomaly
+    if anomaly is not None:
+        anomaly.check_forward(op, out, inputs)
+    if not mode.grad:
+        return _node(out, op, inputs[0], None, None, False, False)
+    node = _record(out, op, inputs, params)
+    if anomaly is not None and node._fn is not None:
+        anomaly.remember(node)
+    return node
 
 
 Operand = Union["Value", float, int, np.ndarray]  # what operators accept beside a Value
@@ -342,8 +399,9 @@ class Value:
     # The inputs live in three slots (first, second, the rest as a tuple) rather than in one
     # tuple: a tuple per node is a second object for Python's garbage collector to traverse,
     # and on micrograd's training step that doubled the time spent in the collector.
-    __slots__ = ("data", "grad", "requires_grad", "label", "name", "_a", "_b", "_rest", "_fn", "_kw")
-    data: Any               # a Python float or a float32/float64 numpy array
+    __slots__ = ("_data", "grad", "requires_grad", "label", "name", "_a", "_b", "_rest", "_fn", "_kw",
+                 "_stamp", "_hooks")
+    _data: Any              # a Python float or a float32/float64 numpy array (see `data`)
     grad: Any               # the same kind as data (a Value after backward(create_graph=True))
     requires_grad: bool
     label: str
@@ -353,13 +411,20 @@ class Value:
     _rest: tuple            # and the rest
     _fn: Any                # the Op that made this Value (None for a leaf)
     _kw: Optional[dict]     # its parameters
+    # The version stamp: the modification count (`_EPOCH`) when this node was computed, or when
+    # this leaf's data was last set through the API; -1 for a constant outside any graph (a
+    # number or array mixed into an expression, a result computed under no_grad()). An op whose
+    # input is stamped later than the op's own node used data that has changed since: backward
+    # refuses it. Ops on Values stamped >= 0 record their history.
+    _stamp: int
+    _hooks: Optional[list]  # gradient hooks (register_hook), or None
     __array_ufunc__ = None  # numpy defers to Value's reflected operators: array * Value works
     __hash__ = object.__hash__  # by identity, as == compares elementwise (sets and dicts of nodes)
 
     def __init__(self, data: Any, *, label: str = "", requires_grad: bool = True,
                  dtype: Any = None):
-        self.data = as_data(data, "Value", dtype=dtype, copy=True)
-        self.grad = _zeros_like(self.data)
+        self._data = as_data(data, "Value", dtype=dtype, copy=True)
+        self.grad = _zeros_like(self._data)
         self.requires_grad = bool(requires_grad)
         self.label = label
         self.name = ""
@@ -367,6 +432,24 @@ class Value:
         self._rest = ()
         self._fn = None
         self._kw = None
+        self._stamp = _EPOCH
+        self._hooks = None
+
+    @property
+    def data(self) -> Any:
+        """The value: a Python float, or a float32/float64 numpy array.
+
+        Assigning it (``p.data = new``, and ``p.data -= lr * p.grad``, which assigns too) marks
+        the Value as modified, as optimizer steps and `load_state_dict` do: a backward pass
+        through a graph that used the old data then raises instead of silently mixing old and
+        new values. Writing into the array (``p.data[...] = 0``) is numpy's business and is not
+        seen; call `mark_modified(p)` after such a write if a graph may still use ``p``."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+        mark_modified(self)
 
     # ---- what it holds --------------------------------------------------------------------
     @property
@@ -384,11 +467,11 @@ class Value:
 
     @property
     def shape(self) -> tuple:
-        return () if type(self.data) is float else self.data.shape
+        return () if type(self._data) is float else self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+        return np.dtype(np.float64) if type(self._data) is float else self._data.dtype
 
     @property
     def ndim(self) -> int:
@@ -396,12 +479,12 @@ class Value:
 
     @property
     def size(self) -> int:
-        return 1 if type(self.data) is float else self.data.size
+        return 1 if type(self._data) is float else self._data.size
 
     def __len__(self) -> int:
-        if type(self.data) is float or self.data.ndim == 0:
+        if type(self._data) is float or self._data.ndim == 0:
             raise TypeError("len() of a scalar Value")
-        return len(self.data)
+        return len(self._data)
 
     def __bool__(self) -> bool:
         """The truth of a one-element Value (as numpy: ambiguous for more elements)."""
@@ -412,21 +495,21 @@ class Value:
 
     def item(self) -> float:
         """The value as a Python float (the Value must hold exactly one element)."""
-        if type(self.data) is float:
-            return self.data
-        if self.data.size != 1:
-            raise ShapeError(f"item: needs a Value with one element, got shape {self.data.shape}")
-        return float(self.data.reshape(()))
+        if type(self._data) is float:
+            return self._data
+        if self._data.size != 1:
+            raise ShapeError(f"item: needs a Value with one element, got shape {self._data.shape}")
+        return float(self._data.reshape(()))
 
     __float__ = item
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a 0-d array for a scalar; not a copy for arrays)."""
-        return np.asarray(self.data)
+        return np.asarray(self._data)
 
     def detach(self) -> "Value":
         """A constant sharing this Value's data, cut off from the graph."""
-        return _leaf(self.data, requires_grad=False)
+        return _leaf(self._data, requires_grad=False)
 
     def __pos__(self) -> "Value":
         return self
@@ -458,22 +541,49 @@ class Value:
         if not create_graph:
             _backpropagate(self, None, grad)
             return
-        seed = grad if isinstance(grad, Value) else constant(_seed(self.data, grad))
-        for v, g in _backprop([self], [seed], None, True).values():
-            old = v.grad
-            if v._fn is not None or old is None or (not isinstance(old, Value) and not np.any(old)):
-                v.grad = g
-            else:
-                v.grad = old + g
+        seed = grad if isinstance(grad, Value) else constant(_seed(self._data, grad))
+        with _BACKWARD_LOCK:
+            for v, g in _backprop([self], [seed], None, True).values():
+                old = v.grad
+                if v._fn is not None or old is None or (not isinstance(old, Value)
+                                                        and not np.any(old)):
+                    v.grad = g
+                else:
+                    v.grad = old + g
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> "RemovableHandle":
+        """Call ``hook(grad)`` whenever a gradient with respect to this Value is computed (by
+        backward(), grad() or a Tape), as PyTorch's ``Tensor.register_hook``: for a leaf, with
+        the total of each call, before it is added to ``.grad``. The hook may return a
+        replacement of the same shape (None keeps the gradient). It receives raw data (a float
+        or an array) in first-order passes and a Value under ``create_graph=True``. Returns a
+        handle whose ``remove()`` takes the hook off."""
+        if not callable(hook):
+            raise UnsupportedTypeError(f"register_hook: expected a callable, got "
+                                       f"{type(hook).__name__}")
+        if not self.requires_grad:
+            raise BackwardError("register_hook: this Value does not require a gradient, so no "
+                                "gradient will ever reach a hook on it")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this Value's gradient in ``.grad``, as PyTorch's ``retain_grad``. backward()
+        keeps every node's gradient already (so that draw_dot can show them); this is here so
+        that code written for PyTorch runs unchanged."""
+        if not self.requires_grad:
+            raise BackwardError("retain_grad: this Value does not require a gradient")
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        grad = self.grad.data if isinstance(self.grad, Value) else self.grad
-        if type(self.data) is float:
-            return f"Value(data={self.data}, grad={grad}{label})"
+        grad = self.grad._data if isinstance(self.grad, Value) else self.grad
+        if type(self._data) is float:
+            return f"Value(data={self._data}, grad={grad}{label})"
         op = f", op={self._op!r}" if self._fn is not None else ""
-        return (f"Value(shape={self.data.shape}, dtype={self.data.dtype}{op}{label}, "
-                f"data={_summary(self.data)}, grad={_summary(grad)})")
+        return (f"Value(shape={self._data.shape}, dtype={self._data.dtype}{op}{label}, "
+                f"data={_summary(self._data)}, grad={_summary(grad)})")
 
     if TYPE_CHECKING:  # the ops as Value's operators and methods, attached by tinygrad_nn.ops
         # ---- generated by `python -m tinygrad_nn.ops` from the op definitions; do not edit ----
@@ -678,21 +788,24 @@ def _node(out: Any, op: Op, a: Value, b: Optional[Value], kw: Optional[dict], re
     its history if `recorded` (an input is part of a graph), and needs a gradient if
     `requires_grad` (an input needs one and the op has a derivative: a mask has none)."""
     node = _new(Value)
-    node.data = out
+    node._data = out
     node.grad = 0.0 if type(out) is float else None
     node.label = node.name = ""
     node.requires_grad = requires_grad
+    node._hooks = None
     if recorded:
         node._a = a
         node._b = b
         node._rest = rest
         node._fn = op
         node._kw = kw or None
+        node._stamp = _EPOCH
     else:
         node._a = node._b = None
         node._rest = ()
         node._fn = None
         node._kw = None
+        node._stamp = -1
     return node
 
 
@@ -704,7 +817,7 @@ def _normalize(out: Any, datas: Sequence[Any]) -> Any:
 def _leaf(data: Any, requires_grad: bool) -> Value:
     """A leaf holding `data` as is (already converted), without copying."""
     v = _new(Value)
-    v.data = data
+    v._data = data
     v.grad = _zeros_like(data) if requires_grad else (0.0 if type(data) is float else None)
     v.requires_grad = requires_grad
     v.label = v.name = ""
@@ -712,6 +825,8 @@ def _leaf(data: Any, requires_grad: bool) -> Value:
     v._rest = ()
     v._fn = None
     v._kw = None
+    v._stamp = _EPOCH if requires_grad else -1
+    v._hooks = None
     return v
 
 
@@ -743,7 +858,7 @@ def constant(x: Any, op: str = "constant") -> Value:
 def as_data(x: Any, op: str, dtype: Any = None, copy: bool = False) -> Any:
     """Convert `x` to what a Value holds: a Python float, or a float32/float64 numpy array."""
     if isinstance(x, Value):
-        x = x.data
+        x = x._data
     if dtype is None and (type(x) is float or not copy and type(x) is ndarray
                           and (x.dtype is _F64 or x.dtype is _F32)):
         return x  # already what a Value holds: the common case, inside VJPs
@@ -798,17 +913,25 @@ def _fit_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
             grad = grad.sum(axis=axes, keepdims=True)
     try:
         if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
-            grad = grad.reshape(shape) if grad.size == math.prod(shape) else \
-                np.broadcast_to(grad, shape)
+            if grad.size == math.prod(shape):  # axes of length 1 dropped or added, no more
+                if _squeezed(grad.shape) != _squeezed(shape) and grad.size:
+                    raise ValueError
+                grad = grad.reshape(shape)
+            else:
+                grad = np.broadcast_to(grad, shape)
     except ValueError:
         raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
                          f"input's shape {shape}") from None
     return grad
 
 
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(n for n in shape if n != 1)
+
+
 def _like(x: Any) -> dict:
     """The parameters of `fit_to` that give data like `x` (shape None: a Python float)."""
-    d = x.data if isinstance(x, Value) else x
+    d = x._data if isinstance(x, Value) else x
     return {"shape": None, "dtype": _F64} if type(d) is float else {"shape": d.shape,
                                                                       "dtype": d.dtype}
 
@@ -835,63 +958,100 @@ fit_to: Op = Op("fit_to", _fit_forward,
 def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
     """First-order backward() from `root`, along `order` (its intermediate nodes, inputs first,
     their grads cleared), or along a fresh toposort when `order` is None. Gradients are stored
-    in each node's `.grad` as they are summed: no dictionary, the fastest form."""
-    seed = _seed(root.data, grad)
+    in each node's `.grad` as they are summed: no dictionary, the fastest form. One backward
+    runs at a time (`_BACKWARD_LOCK`)."""
+    global _HELD
+    seed = _seed(root._data, grad)
+    anomaly = _MODE.anomaly
     # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
     # would only scan the (large, live) graph again and again: pause it meanwhile.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if order is None:
-            order = _toposort([root], clear=True)
-        if order:
-            root.grad = seed  # the output itself, its grad cleared
-        else:
-            _accumulate(root, seed, None, 0)  # backward() of a leaf adds 1 to its gradient
-        for node in reversed(order):
-            if node.grad is not None:  # None: no path from the output reached it
-                _propagate(node)
-    finally:
-        if collecting:
-            gc.enable()
+    with _BACKWARD_LOCK:
+        collecting = gc.isenabled()
+        gc.disable()
+        held, _HELD = _HELD, {}
+        try:
+            if order is None:
+                order = _toposort([root], clear=True)
+            _check_versions(order)
+            if anomaly is not None:
+                anomaly.check_seed(root, seed)
+            if order:
+                root.grad = seed  # the output itself, its grad cleared
+            else:
+                _accumulate(root, seed, None, 0)  # backward() of a leaf adds 1 to its gradient
+            for node in reversed(order):
+                if node.grad is not None:  # None: no path from the output reached it
+                    if node._hooks is not None:
+                        node.grad = _run_hooks(node, node.grad)
+                    if anomaly is None:
+                        _propagate(node)
+                    else:
+                        _propagate_checked(node, anomaly)
+            for v, g in _HELD.values():  # leaves with hooks: the hooks see this call's total
+                _add(v, _run_hooks(v, g))
+        finally:
+            _HELD = held
+            if collecting:
+                gc.enable()
+
+
+_HELD: dict = {}  # during backward(): leaf -> (leaf, this call's gradient), for leaves with hooks
 
 
 def _propagate(node: Value) -> None:
     """Pass `node.grad` to the node's inputs: one VJP call per input that needs a gradient."""
-    g, fn, out, a, b = node.grad, node._fn, node.data, node._a, node._b
+    g, fn, out, a, b = node.grad, node._fn, node._data, node._a, node._b
     if node._kw is None and not node._rest and not fn.variadic:
         # The bulk of any graph (+, *, relu, ...): one or two inputs, no keywords. Calling the
         # VJPs with plain arguments is three times cheaper than the generic *args call below.
         if b is None:
             if a.requires_grad:
                 vjp = fn.vjps[0]
-                _accumulate(a, g if vjp is identity_vjp else vjp(g, out, a.data), fn, 0)
+                _accumulate(a, g if vjp is identity_vjp else vjp(g, out, a._data), fn, 0)
             return
         vjp_a, vjp_b = fn.vjps
-        da, db = a.data, b.data
+        da, db = a._data, b._data
         if a.requires_grad and vjp_a is not None:
             _accumulate(a, g if vjp_a is identity_vjp else vjp_a(g, out, da, db), fn, 0)
         if b.requires_grad and vjp_b is not None:
             _accumulate(b, g if vjp_b is identity_vjp else vjp_b(g, out, da, db), fn, 1)
         return
     inputs = node._prev
-    datas = [v.data for v in inputs]
-    kw = node._kw
-    for i, v in enumerate(inputs):
-        if v.requires_grad:
-            _accumulate(v, _call_vjp(fn, i, g, out, datas, kw), fn, i)
+    wanted = [i for i, v in enumerate(inputs) if v.requires_grad]
+    if wanted:
+        grads = _vjps(fn, wanted, g, out, [v._data for v in inputs], node._kw)
+        for i, gi in zip(wanted, grads):
+            _accumulate(inputs[i], gi, fn, i)
 
 
-def _call_vjp(fn: Op, i: int, g: Any, out: Any, inputs: Sequence[Any], kw: Optional[dict]) -> Any:
-    """The gradient that `fn` sends to its input `i` (None: that input has no derivative)."""
-    vjp = fn.vjps[0] if fn.variadic else fn.vjps[i]
-    if vjp is None:
-        return None
-    if vjp is identity_vjp:
-        return g
+def _propagate_checked(node: Value, anomaly: Any) -> None:
+    """`_propagate` under detect_anomaly(): every gradient an input receives is checked."""
+    inputs = node._prev
+    wanted = [i for i, v in enumerate(inputs) if v.requires_grad]
+    if wanted:
+        datas = [v._data for v in inputs]
+        for i, gi in zip(wanted, _vjps(node._fn, wanted, node.grad, node._data, datas, node._kw)):
+            anomaly.check_backward(node, i, gi, node.grad, datas)
+            _accumulate(inputs[i], gi, node._fn, i)
+
+
+def _vjps(fn: Op, wanted: Sequence[int], g: Any, out: Any, inputs: Sequence[Any],
+          kw: Optional[dict]) -> Sequence[Any]:
+    """The gradients that `fn` sends to its inputs numbered `wanted` (None: no derivative). A
+    variadic op computes them in one call: one per input would make joining n inputs cost n²."""
     if fn.variadic:
-        return vjp(i, g, out, *inputs, **(kw or {}))
-    return vjp(g, out, *inputs, **kw) if kw else vjp(g, out, *inputs)
+        vjp: Any = fn.vjps[0]
+        grads = vjp(wanted, g, out, inputs, **(kw or {}))
+        if len(grads) != len(wanted):
+            raise BackwardError(f"{fn.name}: its VJP returned {len(grads)} gradients for "
+                                f"{len(wanted)} inputs")
+        return grads
+    result = []
+    for i in wanted:
+        vjp = fn.vjps[i]
+        result.append(None if vjp is None else g if vjp is identity_vjp else
+                      vjp(g, out, *inputs, **kw) if kw else vjp(g, out, *inputs))
+    return result
 
 
 def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
@@ -900,18 +1060,31 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
     an intermediate node's is replaced, since the array may be shared with other nodes."""
     if g is None:  # the op has no derivative for this input (an index, a mask)
         return
-    if type(g) is float and type(v.data) is float:  # the scalar path
+    if type(g) is float and type(v._data) is float:  # the scalar path
+        if v._hooks is not None and v._fn is None:
+            _hold(v, g)
+            return
         old = v.grad
         v.grad = g if old is None else old + g
         return
     try:
-        g = _fit(g, v.data)
+        g = _fit(g, v._data)
     except ShapeError as e:
         who = op.name if op is not None else "backward"
         raise ShapeError(f"{who}: the VJP for input {i} gave {e}") from None
+    if v._hooks is not None and v._fn is None:
+        _hold(v, g)
+        return
+    _add(v, g)
+
+
+def _add(v: Value, g: Any) -> None:
+    """`v.grad += g`, with `g` already of v's shape and dtype."""
     old = v.grad
     if old is None:
         v.grad = g if v._fn is not None else _copy(g)  # a leaf must not alias a gradient given to it
+    elif type(old) is float and type(g) is float:
+        v.grad = old + g
     elif v._fn is None and type(old) is ndarray and old.shape == g.shape and old.dtype is g.dtype:
         try:
             old += g
@@ -919,6 +1092,65 @@ def _accumulate(v: Value, g: Any, op: Optional[Op], i: int) -> None:
             v.grad = old + g
     else:
         v.grad = old + g
+
+
+def _hold(v: Value, g: Any) -> None:
+    """Keep a hooked leaf's share of this backward() until the call's total is known."""
+    entry = _HELD.get(v)
+    _HELD[v] = (v, g if entry is None else entry[1] + g)
+
+
+def _run_hooks(v: Value, g: Any) -> Any:
+    """`g`, the gradient with respect to `v`, passed through v's hooks in order; a hook that
+    returns something other than None replaces it (with a gradient of v's shape)."""
+    graph = isinstance(g, Value)  # backward(create_graph=True) and grad() hand hooks Values
+    for hook in list(v._hooks or ()):
+        new = hook(g)
+        if new is None:
+            continue
+        new = constant(new) if graph else as_data(new, "register_hook")
+        if np.shape(new._data if graph else new) != v.shape:
+            raise BackwardError(f"register_hook: the hook {getattr(hook, '__name__', hook)!r} "
+                                f"returned a gradient of shape {np.shape(_raw(new))} for a Value "
+                                f"of shape {v.shape}")
+        g = new if graph else float(new) if type(v._data) is float else _fit(new, v._data)
+    return g
+
+
+def _raw(x: Any) -> Any:
+    return x._data if isinstance(x, Value) else x
+
+
+def _check_versions(order: Sequence[Value]) -> None:
+    """Refuse to back-propagate through a node whose input was modified after the node was
+    computed (the data its VJP would read is not the data its forward used). A pass that finds
+    every node stamped with the current epoch (nothing was modified since) is all it costs."""
+    epoch = _EPOCH
+    for node in order:
+        if node._stamp != epoch:
+            break
+    else:
+        return
+    for node in order:
+        stamp = node._stamp
+        for i, v in enumerate(node._prev):
+            if v._stamp > stamp:
+                what = f"parameter {v.name!r}" if v.name else \
+                    f"{v.label!r}" if v.label else "a leaf" if v._fn is None else \
+                    f"the result of {v._fn.name}"
+                raise BackwardError(
+                    f"backward: input {i} of {node._fn.name} ({what}, shape {v.shape}) was "
+                    f"modified after {node._fn.name} used it (by an optimizer step, a load or an "
+                    "assignment to .data), so its gradient would mix old and new values. "
+                    "Compute the forward pass again after the update, or take every gradient "
+                    "before stepping" + _origin(node))
+
+
+def _origin(node: Value) -> str:
+    """Where the user's code created `node`, if detect_anomaly() was watching ('' otherwise)."""
+    anomaly = _MODE.anomaly
+    where = anomaly.origins.get(node) if anomaly is not None else None
+    return f"; {node._fn.name} was created at {where}" if where else ""
 
 
 def _toposort(roots: Sequence[Value], clear: bool) -> list:
@@ -959,6 +1191,8 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
     In graph mode (`create_graph`) the seeds are Values and every VJP receives Values: the
     gradients are Values whose graphs record how they were computed."""
     order = _toposort(outputs, clear=False)
+    _check_versions(order)
+    anomaly = _MODE.anomaly
     if inputs is None:
         leads = None
     else:  # the nodes from which some input can be reached: only they need a gradient
@@ -989,47 +1223,65 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
                 if not wanted:
                     continue
                 g, fn = entry[1], node._fn
+                if node._hooks is not None:
+                    g = _run_hooks(node, g)
+                    grads[id(node)] = (node, g)
                 if create_graph:
-                    for i in wanted:
-                        gi = _graph_vjp(fn, i, g, node, inputs_, node._kw)
+                    for i, gi in zip(wanted, _graph_vjps(fn, wanted, g, node, inputs_, node._kw)):
+                        if anomaly is not None:
+                            anomaly.check_backward(node, i, gi, g, inputs_)
                         if gi is not None:
                             add(inputs_[i], gi)
                     continue
-                datas = [c.data for c in inputs_]
-                for i in wanted:
-                    gi = _call_vjp(fn, i, g, node.data, datas, node._kw)
+                datas = [c._data for c in inputs_]
+                for i, gi in zip(wanted, _vjps(fn, wanted, g, node._data, datas, node._kw)):
+                    if anomaly is not None:
+                        anomaly.check_backward(node, i, gi, g, datas)
                     if gi is not None:
                         try:
                             add(inputs_[i], _fit(gi, datas[i]))
                         except ShapeError as e:
                             raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
+            for key, (v, g) in list(grads.items()):  # leaves: their hooks see the total
+                if v._hooks is not None and v._fn is None:
+                    grads[key] = (v, _run_hooks(v, g))
     finally:
         if collecting:
             gc.enable()
     return grads
 
 
-def _graph_vjp(fn: Op, i: int, g: Value, node: Value, inputs: tuple, kw: Optional[dict]) -> Any:
-    """`fn`'s VJP for input `i` on Values (graph mode), summed back to the input's shape."""
-    try:
-        gi = _call_vjp(fn, i, g, node, inputs, kw)
-    except TinygradNNError:
-        raise
-    except Exception as e:
-        raise BackwardError(
-            f"{fn.name}: its VJP for input {i} failed when given Values ({type(e).__name__}: {e}). "
-            "With create_graph=True (and in higher derivatives) VJPs receive Values: write them "
-            "with operators, methods Value shares with numpy, and op.of(...), so that the "
-            "gradient is differentiable (see tinygrad_nn.Op)") from None
-    if gi is None:
-        return None
+def _graph_vjps(fn: Op, wanted: Sequence[int], g: Value, node: Value, inputs: tuple,
+                kw: Optional[dict]) -> list:
+    """`fn`'s VJPs for the inputs numbered `wanted` on Values (graph mode), each summed back to
+    its input's shape."""
+    # one input at a time (a variadic op: all at once), so that an error can name the input
+    parts = [wanted] if fn.variadic else [[i] for i in wanted]
+    grads: list = []
+    for part in parts:
+        try:
+            grads += _vjps(fn, part, g, node, inputs, kw)
+        except TinygradNNError:
+            raise
+        except Exception as e:
+            which = "" if fn.variadic else f" for input {part[0]}"
+            raise BackwardError(
+                f"{fn.name}: its VJP{which} failed when given Values ({type(e).__name__}: {e}). "
+                "With create_graph=True (and in higher derivatives) VJPs receive Values: write "
+                "them with operators, methods Value shares with numpy, and op.of(...), so that "
+                "the gradient is differentiable (see tinygrad_nn.Op)") from None
+    return [None if gi is None else _graph_fit(fn, i, gi, inputs[i]._data)
+            for i, gi in zip(wanted, grads)]
+
+
+def _graph_fit(fn: Op, i: int, gi: Any, like: Any) -> Value:
+    """A gradient computed in graph mode, checked and summed back to `like`'s shape."""
     if not isinstance(gi, Value):
         raise BackwardError(
             f"{fn.name}: its VJP for input {i} returned a {type(gi).__name__} when given Values "
             "(create_graph=True): it computed on raw data, so its gradient cannot be "
             "differentiated. Write it with operators, Value methods and op.of(...)")
-    like = inputs[i].data
-    gd = gi.data
+    gd = gi._data
     if type(like) is float:
         return gi if type(gd) is float else fit_to.of(gi, **_like(like))
     if type(gd) is ndarray and gd.shape == like.shape and gd.dtype == like.dtype:
@@ -1077,7 +1329,7 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
                                     f"shape {out.shape}; they must match")
             seeds.append(g)
             continue
-        seed = _seed(out.data, g.data if isinstance(g, Value) else g)
+        seed = _seed(out._data, g._data if isinstance(g, Value) else g)
         seeds.append(constant(seed) if create_graph else seed)
     grads = _backprop(outs, seeds, ins, create_graph)
     result: list = []
@@ -1085,7 +1337,7 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Sequence[V
         entry = grads.get(id(v))
         if entry is None:
             if materialize_grads:
-                result.append(_leaf(_zeros_like(v.data), requires_grad=False))
+                result.append(_leaf(_zeros_like(v._data), requires_grad=False))
             elif allow_unused:
                 result.append(None)
             else:
@@ -1129,7 +1381,7 @@ def _seed(data: Any, grad: Any) -> Any:
                 f"one-element output. Reduce it first (out.sum().backward()) or pass the gradient "
                 f"with respect to it, e.g. out.backward(np.ones({shape}))")
         return _ONE[data.dtype].reshape(shape)
-    seed = as_data(grad.data if isinstance(grad, Value) else grad, "backward")
+    seed = as_data(grad._data if isinstance(grad, Value) else grad, "backward")
     if np.shape(seed) != shape:
         raise BackwardError(f"backward: the gradient has shape {np.shape(seed)} but the output has "
                             f"shape {shape}; they must match")
@@ -1178,25 +1430,28 @@ def _explain(op: str, datas: list, error: Exception) -> Exception:
 def zero_grad(values: Iterable[Value]) -> None:
     """Reset the gradient of every Value in `values` to zero (before the next backward())."""
     for v in values:
-        v.grad = _zeros_like(v.data)
+        v.grad = _zeros_like(v._data)
 
 
 class no_grad:
     """Context manager (and decorator) in which operations record no graph: for evaluation.
 
-    Results computed inside need no gradient and hold no references to their inputs.
+    Results computed inside need no gradient and hold no references to their inputs. The
+    switch belongs to the thread that enters the block; other threads go on recording.
     """
 
     _enabled = False
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = self._enabled
+        mode = _MODE
+        mode.saved.append(mode.grad)  # the thread's own stack: blocks nest whatever the instance
+        mode.grad = self._enabled
+        mode.plain = self._enabled and mode.anomaly is None
 
     def __exit__(self, *exc: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+        mode = _MODE
+        mode.grad = mode.saved.pop()
+        mode.plain = mode.grad and mode.anomaly is None
 
     def __call__(self, fn: Callable) -> Callable:
         @wraps(fn)
@@ -1215,5 +1470,23 @@ class enable_grad(no_grad):
 
 
 def is_grad_enabled() -> bool:
-    """False inside a `no_grad()` block."""
-    return _grad_enabled
+    """False inside a `no_grad()` block (of this thread)."""
+    return _MODE.grad
+
+
+class RemovableHandle:
+    """What `register_hook` returns: ``remove()`` takes the hook off (also as a context
+    manager, at the end of the block)."""
+
+    def __init__(self, hooks: list, hook: Any):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()

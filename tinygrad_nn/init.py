@@ -26,7 +26,7 @@ from typing import Callable, Dict, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, mark_modified
 from .errors import DomainError, ShapeError, UnsupportedTypeError
 from .random import Seed, generator as _generator
 
@@ -181,6 +181,7 @@ def _fill(tensor: Tensor, values: Union[float, np.ndarray]) -> Tensor:
         tensor.data = float(np.asarray(values).reshape(()))
     else:
         tensor.data[...] = values
+        mark_modified(tensor)  # a graph that used the old values must not backpropagate
     return tensor
 
 

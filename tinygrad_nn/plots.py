@@ -7,6 +7,8 @@
   digits), to see what the hidden layer has learnt to detect.
 - `plot_gradient_norms(model)`: the gradient norm of each layer on a log scale, where vanishing
   or exploding gradients show as bars orders of magnitude apart.
+- `plot_gradient_flow(report)`: a `diagnose` report: each layer's gradient norm, flagged
+  layers in red, beside its shares of dead units and saturated outputs.
 
 Each returns the matplotlib Figure (made with pyplot, so Jupyter shows it and ``plt.show()``
 opens it) and, given ``path``, saves it as PNG, SVG or PDF by the file's suffix, atomically.
@@ -19,13 +21,16 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 import numpy as np
 
 from .engine import Value, no_grad
 from .files import PathLike, write_atomically
 from .viz import group_by_layer, named_parameters
+
+if TYPE_CHECKING:
+    from .diagnostics import GradientReport
 
 # Orange for the first class and blue for the second, as in the TensorFlow Playground.
 CLASS_COLORS = ("#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -216,19 +221,11 @@ def _squared_norm(grad: Any) -> float:
     return 0.0 if grad is None else float(np.sum(np.square(_array(grad))))
 
 
-def plot_gradient_norms(model: Any, *, path: Optional[PathLike] = None) -> Any:
-    """A bar per layer (dotted prefix of ``model.named_parameters()``): the L2 norm of all its
-    parameters' gradients together, on a log scale when every norm is positive."""
-    layers = group_by_layer(named_parameters(model, "plot_gradient_norms"))
-    if not layers:
-        raise ValueError("plot_gradient_norms: the model has no parameters")
-    names = [layer or "(top level)" for layer in layers]
-    norms = np.array([math.sqrt(sum(_squared_norm(v.grad) for v in members.values()))
-                      for members in layers.values()])
+def _norm_bars(ax: Any, names: list, norms: np.ndarray, colors: Any) -> None:
+    """A bar per layer with its norm written on top (a non-finite one in red, as a 0-high bar),
+    on a log scale when every norm is positive."""
     finite = np.isfinite(norms)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(names) + 1.5), 3.6))
-    bars = ax.bar(names, np.where(finite, norms, 0.0), color=CLASS_COLORS[1])
+    bars = ax.bar(names, np.where(finite, norms, 0.0), color=colors)
     for bar, norm in zip(bars, norms):
         ax.annotate(f"{norm:.2g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8,
@@ -238,4 +235,60 @@ def plot_gradient_norms(model: Any, *, path: Optional[PathLike] = None) -> Any:
     ax.set(title="gradient norm per layer", ylabel="||grad||")
     ax.tick_params(axis="x", labelrotation=45 if len(names) > 6 else 0)
     ax.grid(axis="y", alpha=0.3)
+
+
+def plot_gradient_norms(model: Any, *, path: Optional[PathLike] = None) -> Any:
+    """A bar per layer (dotted prefix of ``model.named_parameters()``): the L2 norm of all its
+    parameters' gradients together, on a log scale when every norm is positive."""
+    layers = group_by_layer(named_parameters(model, "plot_gradient_norms"))
+    if not layers:
+        raise ValueError("plot_gradient_norms: the model has no parameters")
+    names = [layer or "(top level)" for layer in layers]
+    norms = np.array([math.sqrt(sum(_squared_norm(v.grad) for v in members.values()))
+                      for members in layers.values()])
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(names) + 1.5), 3.6))
+    _norm_bars(ax, names, norms, CLASS_COLORS[1])
+    return _finish(fig, path)
+
+
+# ---- gradient flow -------------------------------------------------------------------------------
+FLAG_COLOR = CLASS_COLORS[3]  # red: a layer flagged vanishing or exploding
+
+
+def plot_gradient_flow(report: GradientReport, *, path: Optional[PathLike] = None) -> Any:
+    """A `diagnostics.diagnose` report in two panels: each layer's weight-gradient norm
+    ``‖∇W‖`` (log scale; red for a layer flagged vanishing or exploding), and its shares of dead
+    ReLU units and of saturated sigmoid/tanh outputs against their thresholds (dashed lines).
+    The verdict is the title."""
+    names = [layer.label for layer in report.layers]
+    norms = np.array([layer.grad_norm for layer in report.layers])
+    colors = [FLAG_COLOR if {"vanishing", "exploding"} & set(layer.flags) else CLASS_COLORS[1]
+              for layer in report.layers]
+    plt = _pyplot()
+    fig, (grads, units) = plt.subplots(1, 2, figsize=(max(8.0, 1.2 * len(names) + 3.0), 3.8))
+    _norm_bars(grads, names, norms, colors)
+    grads.set(title="weight-gradient norm per layer", ylabel="||grad W||")
+    x = np.arange(len(names))
+    width = 0.4
+    for offset, (kind, threshold, color) in zip((-width / 2, width / 2), (
+            ("dead", report.thresholds["max_dead"], CLASS_COLORS[0]),
+            ("saturated", report.thresholds["max_saturated"], CLASS_COLORS[4]))):
+        shares = [getattr(layer, kind + "_share") for layer in report.layers]
+        if all(share is None for share in shares):  # no units of that kind in the model
+            continue
+        units.bar(x + offset, [0.0 if share is None else share for share in shares], width,
+                  color=color, label=kind)
+        units.axhline(threshold, color=color, linestyle="--", linewidth=1)
+    if units.patches:
+        units.legend(fontsize=8)
+    else:
+        units.text(0.5, 0.5, "no relu, sigmoid or tanh units", ha="center",
+                   transform=units.transAxes)
+    units.set(title="dead and saturated units", ylabel="share", ylim=(0, 1.05))
+    units.set_xticks(x, names)
+    units.tick_params(axis="x", labelrotation=45 if len(names) > 6 else 0)
+    units.grid(axis="y", alpha=0.3)
+    fig.suptitle(report.verdict, fontsize=9,
+                 color="black" if report.healthy else FLAG_COLOR)
     return _finish(fig, path)

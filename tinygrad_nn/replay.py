@@ -18,13 +18,18 @@ order. Both are flat loops over the recorded nodes, which are reused: nothing ne
 
 What replays is exactly the recorded ops, as in tinygrad's TinyJit. Whatever was computed
 outside them when the graph was built stays as it was: a Python `if` on a value, targets that
-numpy one-hot encoded, a number turned into a constant. Feed changing data through leaves.
+numpy one-hot encoded, a number turned into a constant. Feed changing data through leaves made
+with `Value(...)`: ops on them are recorded even when they need no gradient, so
+``model(x.reshape(n, -1) / 255)`` replays the reshape and the division on each new batch.
+`backward()` after an optimizer step and before the next `forward()` would use the new weights
+with the old activations: it raises, as any backward through stale data does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import engine
 from .engine import Value, _backpropagate, _toposort
 from .errors import BackwardError, UnsupportedTypeError
 
@@ -44,10 +49,12 @@ class Tape:
 
     def forward(self) -> Value:
         """Recompute every node from the current data of the leaves; returns the output."""
+        epoch = engine._EPOCH
         for node in self.nodes:
             a, b = node._a, node._b
-            datas = (a.data,) if b is None else (a.data, b.data, *[v.data for v in node._rest])
-            node.data = node._fn.run(datas, node._kw)
+            datas = (a._data,) if b is None else (a._data, b._data, *[v._data for v in node._rest])
+            node._data = node._fn.run(datas, node._kw)
+            node._stamp = epoch  # computed from the current data: current again
         return self.output
 
     def backward(self, grad: Any = None) -> None:

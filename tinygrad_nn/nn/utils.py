@@ -14,7 +14,7 @@ from typing import Any, Iterable, List, Union
 import numpy as np
 
 from .. import ops
-from ..engine import Value
+from ..engine import Value, mark_modified
 from ..errors import DomainError, ShapeError, UnsupportedTypeError
 
 Parameters = Union[Value, Iterable[Value]]
@@ -131,3 +131,4 @@ def vector_to_parameters(vec: Any, parameters: Parameters) -> None:
             p.data = float(chunk[0])
         else:
             p.data[...] = chunk.reshape(p.shape)
+            mark_modified(p)

@@ -22,10 +22,14 @@ from .indexing import getitem
 from .shape import reshape
 
 
-def _concatenate_vjp(i: int, g: Any, out: Any, *xs: Any, axis: int) -> Any:
+def _concatenate_vjp(wanted: Sequence[int], g: Any, out: Any, xs: Sequence[Any], *,
+                     axis: int) -> list:
+    """The slice of g that each wanted input filled: the offsets summed once, for all."""
     axis = axis % g.ndim
-    start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
-    return g[(slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)]
+    ends = np.cumsum([np.shape(x)[axis] for x in xs])
+    lead = (slice(None),) * axis
+    return [g[lead + (slice(int(ends[i]) - np.shape(xs[i])[axis], int(ends[i])),)]
+            for i in wanted]
 
 
 concatenate = Op("concatenate",
@@ -35,9 +39,13 @@ concatenate = Op("concatenate",
                  info=OpInfo("pieces", min_dims=1))
 cat = concatenate  # PyTorch's name (cat(xs, dim=1) works: dim is axis)
 
-stack = Op("stack",
-           lambda *xs, axis: np.stack(xs, axis=axis),
-           lambda i, g, out, *xs, axis: g[(slice(None),) * (axis % g.ndim) + (i,)],
+
+def _stack_vjp(wanted: Sequence[int], g: Any, out: Any, xs: Sequence[Any], *, axis: int) -> list:
+    lead = (slice(None),) * (axis % g.ndim)
+    return [g[lead + (i,)] for i in wanted]
+
+
+stack = Op("stack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_vjp,
            scalar=False, defaults={"axis": 0}, variadic=True, info=OpInfo("stacked"))
 
 

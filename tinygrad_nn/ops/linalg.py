@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import string
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -128,12 +128,16 @@ def _einsum_vjp_plan(subscripts: str, i: int) -> tuple:
             tuple(p for _, p in ones))
 
 
-def _einsum_vjp(i: int, g: Any, out: Any, *xs: Any, subscripts: str) -> Any:
-    plan, eyes, ones = _einsum_vjp_plan(subscripts, i)
-    shape, dtype = np.shape(_raw(xs[i])), _raw(g).dtype
-    constants = [np.eye(shape[p], dtype=dtype) for p in eyes] + \
-        [np.ones(shape[p], dtype=dtype) for p in ones]
-    return _einsum_op.of([g, *xs[:i], *xs[i + 1:], *constants], subscripts=plan)
+def _einsum_vjp(wanted: Sequence[int], g: Any, out: Any, xs: Sequence[Any], *,
+                subscripts: str) -> list:
+    grads = []
+    for i in wanted:
+        plan, eyes, ones = _einsum_vjp_plan(subscripts, i)
+        shape, dtype = np.shape(_raw(xs[i])), _raw(g).dtype
+        constants = [np.eye(shape[p], dtype=dtype) for p in eyes] + \
+            [np.ones(shape[p], dtype=dtype) for p in ones]
+        grads.append(_einsum_op.of([g, *xs[:i], *xs[i + 1:], *constants], subscripts=plan))
+    return grads
 
 
 _einsum_op = Op("einsum", _einsum_forward, _einsum_vjp, scalar=False,

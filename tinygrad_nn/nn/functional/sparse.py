@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ... import ops
-from ...engine import Value, constant
+from ...engine import Value, constant, mark_modified
 from ...errors import InvalidIndexError, ShapeError, UnsupportedTypeError
 from ...ops.indexing import _indices
 
@@ -34,6 +34,7 @@ def _renorm(weight: Value, rows: np.ndarray, max_norm: float, norm_type: float) 
     norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
     scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     weight.data[rows] *= scale.astype(weight.data.dtype)
+    mark_modified(weight)
 
 
 def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
