@@ -189,7 +189,8 @@ class RNNBase(Module):
             if self.mode == "LSTM" and not (isinstance(hx, tuple) and len(hx) == 2):
                 raise ShapeError(f"{self!r}: hx must be a tuple (h_0, c_0); got "
                                  f"{type(hx).__name__}")
-            parts = [constant(h, repr(self)) for h in (hx if self.mode == "LSTM" else (hx,))]
+            who = type(self).__name__
+            parts = [constant(h, who) for h in (hx if self.mode == "LSTM" else (hx,))]
             for part, size, what in zip(parts, sizes, ("h_0", "c_0")):
                 wanted = (k, batch, size) if batched else (k, size)
                 if part.shape != wanted:
@@ -222,7 +223,7 @@ class RNNBase(Module):
         the input's layout (D = 2 when bidirectional, size = proj_size or hidden_size); h_n and
         c_n (num_layers·D, N, size) — (num_layers·D, size) unbatched — whatever batch_first.
         hx is the initial state of the same shape (h_0, c_0 for an LSTM), zeros when None."""
-        x = constant(input, repr(self))
+        x = constant(input, type(self).__name__)
         if x.ndim not in (2, 3):
             raise ShapeError(f"{self!r}: expected a 2-D (unbatched) or 3-D (batched) input; got "
                              f"shape {x.shape}")
@@ -345,7 +346,7 @@ class RNNCellBase(Module):
             return tuple(constant(np.zeros(wanted, self.weight_hh.dtype)) for _ in range(parts))
         if parts > 1 and not (isinstance(hx, tuple) and len(hx) == parts):
             raise ShapeError(f"{self!r}: hx must be a tuple (h, c); got {type(hx).__name__}")
-        state = tuple(constant(h, repr(self)) for h in (hx if parts > 1 else (hx,)))
+        state = tuple(constant(h, type(self).__name__) for h in (hx if parts > 1 else (hx,)))
         for h in state:
             if h.shape != wanted:
                 raise ShapeError(f"{self!r}: expected a hidden state of shape {wanted} for an "
@@ -353,7 +354,7 @@ class RNNCellBase(Module):
         return state
 
     def _advance(self, input: Any, hx: Any, parts: int) -> State:
-        x = constant(input, repr(self))
+        x = constant(input, type(self).__name__)
         if x.ndim not in (1, 2):
             raise ShapeError(f"{self!r}: expected a 1-D (unbatched) or 2-D (batched) input; got "
                              f"shape {x.shape}")
