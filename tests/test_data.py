@@ -9,8 +9,10 @@ import io
 import struct
 import subprocess
 import sys
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from hypothesis.extra import numpy as hnp
 from tinygrad_nn import DomainError, FileFormatError, ShapeError, UnsupportedTypeError
 from tinygrad_nn.data import (PLAYGROUND, Standardizer, batches, load_csv, load_digits, load_idx,
                               load_mnist, one_hot, train_test_split)
+from tinygrad_nn.data import loaders
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIGITS = ROOT.parent / "shared" / "data" / "digits.csv.gz"
@@ -308,14 +311,37 @@ def test_load_csv_label_by_name_or_index_and_label_types(tmp_path):
 
 
 CORRUPT_CSV = [
-    (b"a,b,c\n1,2,3\n4,5\n", "the number of columns changed"),
-    (b"1,2,3\n4,x,6\n", "could not convert string 'x'"),
-    (b"a,b,c\n1,2,cat\n4,oops,dog\n", "feature 1 of data row 2 is 'oops', not a number"),
-    (b"a,b,c\n1,2,3,4\n", "the first line has 3 columns but the data rows have 4"),
+    (b"a,b,c\n1,2,3\n4,5\n", "line 3 has 2 fields, line 1 has 3"),
+    (b"1,2,3\n4,x,6\n", "line 2, column 2 is 'x', not a number"),
+    (b"a,b,c\n1,2,cat\n4,oops,dog\n", "line 3, column 2 \\('b'\\) is 'oops', not a number"),
+    (b"a,b,c\n1,2,3,4\n", "line 2 has 4 fields, line 1 has 3"),
     (b"a,b,c\n", "no data rows after the header"),
     (b"\n\n", "the file is empty"),
+    (b" , \n,,\n", "the file is empty"),  # rows of blank fields are blank lines
     (b"1\n2\n", "found 1 column with delimiter ','"),
+    (b"1,\n2,\n", "found 1 column with delimiter ','"),  # a trailing delimiter is no column
     (b"\xff\xfe1,2\n", "not UTF-8"),
+    # A missing value is an error naming its line and column, never a header or a guess.
+    (b"1,,3\n4,5,6\n", "line 1, column 2 is empty: a missing value; load_csv fills in nothing"
+                       ", so fill it in or drop the row \\(or, if this row names the columns, "
+                       "pass header=True\\)"),
+    (b"1,2,3\n4, ,6\n", "line 2, column 2 is empty: a missing value"),
+    (b"a,b,c\n1,2,cat\n3,4,\n", "line 3, column 3 \\('c'\\) is empty: a missing value"),
+    (b"a,b,label\n1,2,\n3,4,\n", "line 2, column 3 \\('label'\\) is empty"),
+    (b"1,,3\n4,,6\n", "line 1, column 2 is empty"),  # only trailing empty columns are dropped
+    # A trailing delimiter must end every line, or the lines disagree.
+    (b"1,2,3,\n4,5,6\n", "line 1, column 4 is empty"),
+    (b"1,2,3,\n4,5,6,\n7,8,9\n", "line 3 has 3 fields, line 1 has 4"),
+    (b"1,2,\n4,5,\n7,8,9\n", "line 3 holds \\['9'\\] after its 2 columns, where the lines "
+                             "before it end in empty fields, taken for a trailing delimiter; "
+                             "are values missing on those lines\\?"),
+    (b"1,2,\n4,5,6\n", "line 1, column 3 is empty: a missing value"),
+    # What the first row is, and what the labels are, is never guessed from a mix.
+    (b"id,2,label\n1,2,3\n", "cannot tell whether line 1 is a header: its feature fields mix "
+                            "numbers and text \\(\\['id', '2'\\]\\); pass header=True"),
+    (b"1,2,3\n4,5,cat\n", "the labels in column 3 mix numbers and names: '3' on line 1, 'cat' "
+                         "on line 2"),
+    (b"1," + b"9" * 200000 + b"\n", "line 1: field larger than field limit"),
 ]
 
 
@@ -325,6 +351,109 @@ def test_load_csv_refuses_a_bad_table(tmp_path, content, message):
     with pytest.raises(FileFormatError, match=message) as info:
         load_csv(path)
     assert str(info.value).startswith(f"load_csv: {path}")
+
+
+def test_load_csv_ignores_a_delimiter_that_ends_every_line(tmp_path):
+    X, y = load_csv(write(tmp_path / "t.csv", b"1,2,3,\r\n4,5,6, \r\n"))
+    assert X.tolist() == [[1, 2], [4, 5]] and y.tolist() == [3, 6]
+    X, y = load_csv(write(tmp_path / "h.csv", b"a,b,class,,\n1,2,cat,,\n4,5,dog, ,\n"), "class")
+    assert X.tolist() == [[1, 2], [4, 5]] and y.tolist() == ["cat", "dog"]
+    X, y = load_csv(write(tmp_path / "i.csv", b",a,label\n0,1.5,2\n1,3.5,4\n"))  # pandas' index
+    assert X.tolist() == [[0, 1.5], [1, 3.5]] and y.tolist() == [2, 4]
+
+
+LABEL_NAMES = ["cat", "dog", "SETOSA", "Iris virginica", "x-1", "0a"]  # none is a number
+NUMBERS = st.one_of(st.integers(-10**6, 10**6).map(lambda i: (str(i), float(i))),
+                    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: (repr(f), f)),
+                    st.sampled_from([("nan", np.nan), ("-inf", -np.inf), ("1E3", 1000.0),
+                                     ("+.5", 0.5)]))
+
+
+@st.composite
+def csv_tables(draw):
+    """A table of numbers with one label column (whole numbers, other numbers or names), and
+    the odd but legal ways of writing it as CSV: padding, quotes, blank lines, CRLF, a BOM,
+    a trailing delimiter on every line, a header or none."""
+    n, m = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    label = draw(st.integers(0, m))
+    features = draw(st.lists(st.lists(NUMBERS, min_size=m, max_size=m), min_size=n, max_size=n))
+    kind = draw(st.sampled_from(["whole", "fraction", "name"]))
+    if kind == "name":
+        names = draw(st.lists(st.sampled_from(LABEL_NAMES), min_size=n, max_size=n))
+        labels = [(name, name) for name in names]
+    else:
+        whole = draw(st.lists(st.integers(-100, 100), min_size=n, max_size=n))
+        labels = [(str(i), i) if kind == "whole" else (repr(i + 0.5), i + 0.5) for i in whole]
+    cells = [[text for text, _ in row] for row in features]
+    for row, (text, _) in zip(cells, labels):
+        row.insert(label, text)
+    pad = st.tuples(st.sampled_from(["", " ", "  "]), st.sampled_from(["", " "]), st.booleans())
+    cells_and_header = (n + 1) * (m + 1)
+    table = dict(cells=cells,
+                 names=[f"col {j}" for j in range(m + 1)] if draw(st.booleans()) else None,
+                 delimiter=draw(st.sampled_from([",", ";", "\t", "|"])),
+                 trailing=draw(st.booleans()), newline=draw(st.sampled_from(["\n", "\r\n"])),
+                 bom=draw(st.booleans()),
+                 blank_before=draw(st.lists(st.booleans(), min_size=n + 1, max_size=n + 1)),
+                 pads=draw(st.lists(pad, min_size=cells_and_header, max_size=cells_and_header)))
+    X = np.array([[value for _, value in row] for row in features], dtype=np.float64)
+    y = np.array([value for _, value in labels])
+    return table, X, y, label
+
+
+def render(table):
+    """The CSV text of `table` and the line number of each data row."""
+    rows = ([table["names"]] if table["names"] else []) + table["cells"]
+    width, lines, text = len(rows[0]), [], []
+    for i, row in enumerate(rows):
+        if table["blank_before"][i]:
+            text.append("")
+        fields = []
+        for j, cell in enumerate(row):
+            before, after, quote = table["pads"][i * width + j]
+            fields.append(before + (f'"{cell}"' if quote and cell else cell) + after)
+        end = table["delimiter"] if table["trailing"] else ""
+        text.append(table["delimiter"].join(fields) + end)
+        lines.append(len(text))
+    data_lines = lines[1:] if table["names"] else lines
+    return ("\ufeff" if table["bom"] else "") + table["newline"].join(text), data_lines
+
+
+@given(csv_tables(), st.sampled_from(["index", "negative", "name"]), st.booleans(), st.booleans())
+def test_load_csv_reads_any_oddly_written_table_exactly(tmp_path_factory, drawn, how, gz, exact):
+    """Through numpy's fast parser where it applies, and (`exact`) through the row-by-row
+    reader that names problems: both give the table exactly."""
+    table, X, y, label = drawn
+    text, _ = render(table)
+    m = X.shape[1]
+    label_column = {"index": label, "negative": label - (m + 1),
+                    "name": table["names"][label] if table["names"] else label}[how]
+    path = write(tmp_path_factory.mktemp("csv") / "t.csv", text.encode(), gz)
+    exact_reader = mock.patch.object(loaders, "_numeric_table", return_value=None)
+    with exact_reader if exact else nullcontext():
+        got_X, got_y = load_csv(path, label_column, delimiter=table["delimiter"])
+    np.testing.assert_array_equal(got_X, X)
+    assert got_X.dtype == np.float64 and got_X.shape == X.shape
+    expected_dtype = {"i": np.int64, "f": np.float64, "U": y.dtype}[y.dtype.kind]
+    assert got_y.dtype == expected_dtype
+    np.testing.assert_array_equal(got_y, y)
+
+
+@given(csv_tables(), st.data())
+def test_load_csv_names_the_line_and_column_of_any_missing_value(tmp_path_factory, drawn, data):
+    table, X, _, label = drawn
+    n, m = X.shape
+    r, c = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, m))
+    # A last column empty in every row is a trailing delimiter, by the documented rule.
+    assume(not (n == 1 and c == m and table["names"] is None))
+    table["cells"][r][c] = data.draw(st.sampled_from(["", " "]))
+    text, lines = render(table)
+    path = write(tmp_path_factory.mktemp("csv") / "t.csv", text.encode())
+    with pytest.raises(FileFormatError) as info:
+        load_csv(path, label, delimiter=table["delimiter"])
+    message = str(info.value)
+    assert f"line {lines[r]}" in message and "missing" in message, message
+    assert f"column {c + 1}" in message or "after its" in message or "empty field" in message
 
 
 def test_load_csv_refuses_bad_arguments(tmp_path):

@@ -1,7 +1,14 @@
 """save/load: round trips, refused files (with the model left unchanged), atomic writes."""
 
+import importlib.util
+import json
+import math
 import os
+import re
+import struct
 import tempfile
+import tracemalloc
+import zipfile
 
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
@@ -214,3 +221,122 @@ def test_save_replaces_an_existing_file(tmp_path):
     save(model(1).state_dict(), path)
     assert_same_state(load(path), model(1).state_dict())
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+# ---- forged headers: refused before anything large is allocated ----------------------------
+
+def npy(descr, shape, data=b"", fortran=False):
+    """A version 1.0 .npy file written by hand: magic, the header dict padded to 64 bytes, data."""
+    header = repr({"descr": descr, "fortran_order": fortran, "shape": tuple(shape)}).encode()
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+def npz(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name + ".npy", data)
+    return path
+
+
+def refused_cheaply(path, *patterns):
+    """load(path) raises FileFormatError naming `patterns`, having allocated under 1 MiB."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileFormatError) as info:
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    for pattern in patterns:
+        assert pattern in str(info.value), (pattern, str(info.value))
+    assert peak < 1 << 20, peak
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_tiny_file_declaring_a_terabyte_array_is_refused_before_allocating(tmp_path, compression):
+    path = npz(tmp_path / "forged.npz", {"W": npy("<f8", (10**6, 10**6), b"\0" * 8)}, compression)
+    assert path.stat().st_size < 400
+    refused_cheaply(path, f"load: {str(path)!r}: array 'W'", "declares shape (1000000, 1000000) "
+                    "of float64 (8000000000000 bytes)", "entry 'W.npy' holds 8 bytes")
+
+
+def test_a_zip_entry_overstating_its_own_size_costs_only_the_bytes_really_there(tmp_path):
+    # The .npy header and the zip's sizes agree on 10**8 doubles (800 MB); the data are 800 bytes.
+    declared = npy("<f8", (10**8,))
+    path = npz(tmp_path / "liar.npz", {"W": declared + b"\0" * 800})
+    data = bytearray(path.read_bytes())
+    for signature, offset in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)]:  # uncompressed sizes
+        at = data.index(signature) + offset
+        data[at:at + 4] = struct.pack("<I", len(declared) + 8 * 10**8)
+    path.write_bytes(bytes(data))
+    refused_cheaply(path, "array 'W'", "the data end after 800 of the 800000000 bytes")
+
+
+def test_a_negative_side_in_the_header_is_refused(tmp_path):
+    path = npz(tmp_path / "negative.npz", {"W": npy("<f8", (-1, -8), b"\0" * 64)})
+    refused_cheaply(path, "array 'W'", "declares the shape (-1, -8), with a negative side")
+
+
+dtypes = st.sampled_from(["<f8", ">f8", "<f4", "<i8", ">i4", "|u1", "|b1", "<f2", "<u2"])
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
+
+
+COMPRESSIONS = st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+
+
+@given(dtypes, shapes, shapes, st.booleans(), COMPRESSIONS, st.randoms(use_true_random=False))
+def test_a_header_loads_exactly_when_its_shape_matches_the_data(descr, shape, declared, fortran,
+                                                                compression, rng):
+    """Data for `shape`, a header declaring `declared`: loaded as numpy loads it when the sizes
+    agree, refused naming the declared shape otherwise (never a MemoryError or a wrong array)."""
+    dtype = np.dtype(descr)
+    data = rng.randbytes(math.prod(shape) * dtype.itemsize)
+    if dtype.kind == "b":
+        data = bytes(b & 1 for b in data)
+    with tempfile.TemporaryDirectory() as directory:
+        path = npz(os.path.join(directory, "x.npz"), {"W": npy(descr, declared, data, fortran)},
+                   compression)
+        if math.prod(declared) != math.prod(shape):
+            with pytest.raises(FileFormatError, match=re.escape(f"declares shape {declared} of "
+                                                                f"{dtype}")):
+                load(path)
+            return
+        got = load(path)["W"]
+        with np.load(path, allow_pickle=False) as reference:
+            expected = reference["W"]
+    assert got.dtype == expected.dtype == dtype and got.shape == expected.shape == declared
+    assert got.tobytes(order="A") == expected.tobytes(order="A")
+    assert got.flags.f_contiguous == expected.flags.f_contiguous
+    np.testing.assert_array_equal(got, expected)
+
+
+safetensors_needed = pytest.mark.skipif(importlib.util.find_spec("safetensors") is None,
+                                        reason="the safetensors package is not installed")
+
+
+def safetensors_file(path, header, data=b"", header_length=None):
+    text = json.dumps(header).encode()
+    length = len(text) if header_length is None else header_length
+    path.write_bytes(struct.pack("<Q", length) + text + data)
+    return path
+
+
+@safetensors_needed
+@pytest.mark.parametrize("header, data, header_length, says", [
+    ({"W": {"dtype": "F64", "shape": [10**6, 10**6], "data_offsets": [0, 8]}}, b"\0" * 8, None,
+     "invalid shape, data type, or offset"),
+    ({"W": {"dtype": "F64", "shape": [10**6], "data_offsets": [0, 8 * 10**6]}}, b"\0" * 8, None,
+     "incomplete metadata"),
+    ({"W": {"dtype": "F64", "shape": [2**62, 4], "data_offsets": [0, 0]}}, b"", None, "overflow"),
+    ({"W": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, 10**12,
+     "header too large"),
+    ({"A": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]},
+      "B": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, None,
+     "invalid offset for tensor"),
+])
+def test_a_forged_safetensors_header_is_refused_before_allocating(tmp_path, header, data,
+                                                                  header_length, says):
+    # The safetensors package checks sizes and offsets against the file itself; this pins it.
+    path = safetensors_file(tmp_path / "forged.safetensors", header, data, header_length)
+    refused_cheaply(path, f"load: {str(path)!r} is not a readable .safetensors file", says)

@@ -8,11 +8,17 @@ written atomically and read without pickle, with the same names, dtypes and erro
 - `save` writes one ``<name>.npy`` member per dotted name (``layers.0.W``), the format of
   ``numpy.savez``, to a temporary file in the target's directory and then renames it over the
   target (``os.replace``, atomic): a crash or an error mid-write leaves no partial file, and an
-  existing file stays as it was.
+  existing file stays as it was. How links, permissions and the temporary files of killed
+  writers are handled is said in `tinygrad_nn.files`.
 - `load` never unpickles (``allow_pickle=False``): an array of Python objects in a file could
   run arbitrary code. A missing, truncated or corrupt file raises an error naming the path and
-  the problem. Checking the arrays against a model (names, shapes, dtypes) is
-  ``Module.load_state_dict``'s job: ``model.load_state_dict(load(path))``.
+  the problem. Each .npy header's shape and dtype are checked against the bytes its zip entry
+  holds before anything is allocated, and the data are read in chunks, so a forged file of a
+  few hundred bytes declaring a terabyte array is refused (FileFormatError naming the file,
+  the array and the declared shape) instead of exhausting memory. The safetensors package
+  checks its header's offsets against the file's size itself. Checking the arrays against a
+  model (names, shapes, dtypes) is ``Module.load_state_dict``'s job:
+  ``model.load_state_dict(load(path))``.
 - A safetensors file is made in memory (``safetensors.numpy.save``) and written the same atomic
   way. Its header metadata is ``{"format": "pt", "framework": "tinygrad_nn", "version": ...}``:
   "pt" because a module's state dict has PyTorch's names and layouts (and Hugging Face loaders
@@ -22,6 +28,7 @@ written atomically and read without pickle, with the same names, dtypes and erro
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +43,7 @@ from .files import PathLike, atomic_open, write_atomically
 
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 SUFFIX = ".npy"
+READ_CHUNK = 1 << 24  # bytes of array data read at a time
 SAFETENSORS_SUFFIX = ".safetensors"
 # The safetensors dtypes that numpy holds exactly, by the format's names (bfloat16 and the float8
 # types have no numpy dtype; complex numbers are not saved in .npz either).
@@ -131,7 +139,10 @@ def _safetensors_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
 def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
     """Write `state_dict` (name -> numeric array, e.g. ``model.state_dict()``) to `path`,
     atomically: a safetensors file when the path ends in ``.safetensors``, else an .npz archive.
-    The path is used as given (no suffix is added)."""
+    The path is used as given (no suffix is added). A symlink is written through (the file it
+    points to is replaced, the link stays); a directory, device or other non-regular file is
+    refused untouched; an existing file keeps its permission bits, a new one gets ``0o666``
+    less the umask; temporary files left by a killed save of the same path are removed."""
     arrays = _arrays_to_save(state_dict)
     if _is_safetensors(path):
         write_atomically(path, _safetensors_bytes(arrays), "save")
@@ -140,27 +151,54 @@ def save(state_dict: Mapping[str, Any], path: PathLike) -> None:
         _write_npz(file, arrays)
 
 
+def _read_exactly(member: IO[bytes], nbytes: int, where: str) -> bytearray:
+    """The next `nbytes` bytes of `member`, read a chunk at a time: memory grows with the bytes
+    that arrive, so a zip entry that overstates its own size cannot make load allocate more
+    than the file really holds."""
+    data = bytearray()
+    while len(data) < nbytes:
+        chunk = member.read(min(READ_CHUNK, nbytes - len(data)))
+        if not chunk:
+            raise FileFormatError(f"{where}: the data end after {len(data)} of the {nbytes} "
+                                  "bytes its header declares; the file is truncated")
+        data += chunk
+    member.read()  # nothing is left, but reaching the end makes zipfile check the CRC-32
+    return data
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
                  path: str) -> np.ndarray:
-    """One array of the archive, refusing object arrays (pickles) and non-numeric data."""
+    """One array of the archive. Its .npy header is checked before any data are read: no
+    pickled objects, only numbers, and a shape whose size in bytes is what the zip entry holds
+    after the header, so that a small file cannot make load allocate a huge array."""
+    where = f"load: {path!r}: array {name!r}"
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
         header_readers = {(1, 0): np.lib.format.read_array_header_1_0,
                           (2, 0): np.lib.format.read_array_header_2_0}
         if version not in header_readers:
-            raise FileFormatError(f"load: {path!r}: array {name!r} uses .npy format version "
-                                     f"{version}, which load does not read")
-        _, _, dtype = header_readers[version](member)
-    if dtype.hasobject:
-        raise FileFormatError(f"load: {path!r}: array {name!r} holds pickled Python objects "
-                                 f"(dtype {dtype}); refused, because unpickling can run "
-                                 "arbitrary code")
-    with archive.open(info) as member:
-        array = np.lib.format.read_array(member, allow_pickle=False)
-    if not _numeric(array):
-        raise FileFormatError(f"load: {path!r}: array {name!r} has dtype {array.dtype}, "
-                                 "not numbers")
-    return array
+            raise FileFormatError(f"{where} uses .npy format version {version}, which load "
+                                  "does not read")
+        shape, fortran_order, dtype = header_readers[version](member)
+        if dtype.hasobject:
+            raise FileFormatError(f"{where} holds pickled Python objects (dtype {dtype}); "
+                                  "refused, because unpickling can run arbitrary code")
+        if dtype.kind not in NUMERIC_KINDS:
+            raise FileFormatError(f"{where} has dtype {dtype}, not numbers")
+        if any(side < 0 for side in shape):
+            raise FileFormatError(f"{where}: its header declares the shape {shape}, with a "
+                                  "negative side")
+        nbytes = math.prod(shape) * dtype.itemsize
+        held = info.file_size - member.tell()
+        if nbytes != held:
+            raise FileFormatError(f"{where}: its header declares shape {shape} of {dtype} "
+                                  f"({nbytes} bytes), but the entry {info.filename!r} holds "
+                                  f"{held} bytes after the header; the file is damaged or "
+                                  "forged")
+        array = np.frombuffer(_read_exactly(member, nbytes, where), dtype=dtype)
+    if fortran_order:
+        return array.reshape(shape[::-1]).transpose()
+    return array.reshape(shape)
 
 
 def _open(path: str) -> IO[bytes]:

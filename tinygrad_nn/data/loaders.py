@@ -17,7 +17,7 @@ import warnings
 import zlib
 from importlib import resources
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 import numpy as np
 
@@ -130,6 +130,24 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _rows(text: str, delimiter: str, where: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every row that holds something; blank lines, and rows whose
+    fields are all blank, are skipped. Spaces after a delimiter are dropped, so `` "a"`` is
+    the quoted field a."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    try:
+        for fields in reader:
+            if any(field.strip() for field in fields):
+                yield reader.line_num, fields
+    except csv.Error as e:
+        raise FileFormatError(f"{where}: line {reader.line_num}: {e}") from None
+
+
+def _trailing_blanks(fields: list[str]) -> int:
+    """How many fields at the end of the row are blank (a delimiter ending the line)."""
+    return next(k for k in range(len(fields)) if fields[len(fields) - 1 - k].strip())
+
+
 def _label_index(label_column: int | str, names: list[str], where: str) -> int:
     if isinstance(label_column, str):
         if label_column not in names:
@@ -142,6 +160,53 @@ def _label_index(label_column: int | str, names: list[str], where: str) -> int:
     return label_column % len(names)
 
 
+def _looks_like_header(fields: list[str], label: int, line: int, where: str) -> bool:
+    """header="auto"'s reading of the first row: a header when its feature fields hold text
+    and no numbers (some names may be empty), data when they hold numbers and no text (an
+    empty one is then a missing value); mixed, it refuses to guess."""
+    features = [field.strip() for j, field in enumerate(fields) if j != label]
+    text = [field for field in features if field and not _is_number(field)]
+    if text and any(_is_number(field) for field in features):
+        raise FileFormatError(f"{where}: cannot tell whether line {line} is a header: its "
+                              f"feature fields mix numbers and text ({features}); pass "
+                              "header=True if it names the columns, header=False if it is data")
+    return bool(text)
+
+
+def _column(j: int, names: list[str] | None) -> str:
+    """Column j as a spreadsheet counts it (from 1), with its name when there is a header."""
+    return f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
+
+
+def _field_error(fields: list[str], label: int, first: bool, names: list[str] | None,
+                 where: str) -> FileFormatError:
+    """The error for a row's first field that is empty (a missing value) or, among the
+    features, not a number."""
+    j = next(j for j, field in enumerate(fields)
+             if not field.strip() or (j != label and not _is_number(field)))
+    if fields[j].strip():
+        return FileFormatError(f"{where}, {_column(j, names)} is {fields[j]!r}, not a number")
+    hint = " (or, if this row names the columns, pass header=True)" if first else ""
+    return FileFormatError(f"{where}, {_column(j, names)} is empty: a missing value; load_csv "
+                           f"fills in nothing, so fill it in or drop the row{hint}")
+
+
+def _labels(texts: list[str], lines: list[int], column: str, where: str) -> np.ndarray:
+    """The label column: numbers when every label is one (int64 when all are whole), names
+    when none is; a mix is refused rather than read either way."""
+    try:
+        return _as_labels(np.array(texts, dtype=np.float64))
+    except ValueError:
+        pass
+    numbers = [i for i, text in enumerate(texts) if _is_number(text)]
+    if numbers:
+        name = next(i for i, text in enumerate(texts) if not _is_number(text))
+        raise FileFormatError(f"{where}: the labels in {column} mix numbers and names: "
+                              f"{texts[numbers[0]]!r} on line {lines[numbers[0]]}, "
+                              f"{texts[name]!r} on line {lines[name]}")
+    return np.array(texts)
+
+
 def _as_labels(column: np.ndarray) -> np.ndarray:
     """int64 when every label is a whole number, float64 otherwise (regression targets)."""
     if np.all(np.isfinite(column)) and np.all(column == np.round(column)):
@@ -149,13 +214,31 @@ def _as_labels(column: np.ndarray) -> np.ndarray:
     return column
 
 
-def _features_from_text(cells: np.ndarray, where: str) -> np.ndarray:
+def _blank(field: str) -> float:
+    """numpy's converter for a column that must be empty (a trailing delimiter)."""
+    if field.strip():
+        raise ValueError(f"{field!r} where a trailing delimiter was expected")
+    return 0.0
+
+
+def _numeric_table(text: str, skip: int, width: int, blanks: int,
+                   delimiter: str) -> np.ndarray | None:
+    """The data rows by numpy's fast parser when every field is a number and the `blanks`
+    trailing fields of each row are empty; None otherwise, for the exact reader to name the
+    problem. numpy's parser accepts no number that float() refuses, so both agree."""
     try:
-        return cells.astype(np.float64)
+        with warnings.catch_warnings():
+            # numpy warns of blank lines (no longer rows since 1.23; skipping them is right) and
+            # of a table without rows, which the exact reader reports.
+            warnings.filterwarnings("ignore", ".*contained no data", UserWarning)
+            table = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip,
+                               dtype=np.float64, comments=None, quotechar='"', ndmin=2,
+                               converters={j: _blank for j in range(width, width + blanks)})
     except ValueError:
-        row, col = next(i for i, s in np.ndenumerate(cells) if not _is_number(s))
-        raise FileFormatError(f"{where}: feature {col} of data row {row + 1} is "
-                              f"{str(cells[row, col])!r}, not a number") from None
+        return None
+    if table.shape[0] == 0 or table.shape[1] != width + blanks:
+        return None
+    return table[:, :width]
 
 
 def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str = "auto",
@@ -165,11 +248,16 @@ def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str
 
     - ``label_column``: its index (negative counts from the end: -1 is the last column, 0 the
       first, as in the MNIST CSV files) or its name in the header.
-    - ``header``: True, False, or "auto": the first row is a header when one of its feature
-      fields is not a number (say True if your column names are numbers).
+    - ``header``: True, False, or "auto": the first row is a header when its feature fields
+      hold text and no numbers, data when they hold numbers and no text; a row that mixes
+      both is refused (say True if your column names are numbers).
+    - Every field must hold a number (labels: a number or a name). An empty field is a
+      missing value and an error naming its line and column: nothing is filled in or guessed.
+      Delimiters that end every line (an empty last field in every row, header included) do
+      not make a column. Blank lines are skipped.
     - ``y`` is int64 when every label is a whole number, float64 for other numbers, and a
-      string array otherwise; ``classes, y = np.unique(y, return_inverse=True)`` turns
-      names into class indices.
+      string array when every label is a name (a mix of numbers and names is refused);
+      ``classes, y = np.unique(y, return_inverse=True)`` turns names into class indices.
     """
     if header not in (True, False, "auto"):
         raise ValueError(f"load_csv: header must be True, False or 'auto', got {header!r}")
@@ -178,42 +266,57 @@ def load_csv(path: PathLike, label_column: int | str = -1, *, header: bool | str
                          "header; pass header=True or 'auto', or give the column's index")
     where = f"load_csv: {os.fspath(path)}"
     try:
-        text = _read_bytes("load_csv", path).decode("utf-8-sig").lstrip("\r\n")
+        text = _read_bytes("load_csv", path).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise FileFormatError(f"{where}: not UTF-8 text ({e})") from None
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = list(itertools.islice(filter(None, reader), 2))  # the first two non-blank rows
-    if not rows:
+    rows = _rows(text, delimiter, where)
+    head = list(itertools.islice(rows, 2))  # a trailing delimiter must end both first rows
+    if not head:
         raise FileFormatError(f"{where}: the file is empty")
-    first = rows[0]
-    if len(first) < 2:
+    first_line, first = head[0]
+    blanks = min(_trailing_blanks(fields) for _, fields in head)
+    width = len(first) - blanks
+    if width < 2:
+        trailing = (f" (line {first_line} ends in {blanks} empty field(s), taken for a trailing "
+                    "delimiter, not a column: if a value is missing there, fill it in)"
+                    if blanks else "")
         raise FileFormatError(f"{where}: found 1 column with delimiter {delimiter!r}; need "
-                              "features and a label")
-    label = _label_index(label_column, first, where)
+                              f"features and a label{trailing}")
+    fields = [field.strip() for field in first[:width]]
+    label = _label_index(label_column, fields, where)
     if header == "auto":
-        header = isinstance(label_column, str) or not all(
-            _is_number(field) for j, field in enumerate(first) if j != label)
-    data_rows = rows[1:] if header else rows
-    if not data_rows:
+        header = isinstance(label_column, str) or _looks_like_header(fields, label, first_line,
+                                                                     where)
+    names = fields if header else None
+    table = _numeric_table(text, first_line if header else 0, width, blanks, delimiter)
+    if table is not None:
+        return np.delete(table, label, axis=1), _as_labels(table[:, label])
+    features: list[np.ndarray] = []
+    labels: list[str] = []
+    lines: list[int] = []
+    for line, fields in itertools.chain(head[1:] if header else head, rows):
+        if len(fields) != width + blanks:
+            raise FileFormatError(f"{where}: line {line} has {len(fields)} fields, line "
+                                  f"{first_line} has {width + blanks}")
+        if blanks and any(field.strip() for field in fields[width:]):
+            raise FileFormatError(f"{where}: line {line} holds {fields[width:]} after its "
+                                  f"{width} columns, where the lines before it end in empty "
+                                  "fields, taken for a trailing delimiter; are values missing "
+                                  "on those lines?")
+        del fields[width:]
+        lines.append(line)
+        labels.append(fields.pop(label).strip())
+        try:
+            if not labels[-1]:
+                raise ValueError("the label is missing")
+            features.append(np.array(fields, dtype=np.float64))
+        except ValueError:
+            fields.insert(label, labels[-1])
+            raise _field_error(fields, label, line == first_line, names,
+                               f"{where}: line {line}") from None
+    if not lines:
         raise FileFormatError(f"{where}: no data rows after the header")
-
-    numeric_labels = _is_number(data_rows[0][label])
-    try:
-        with warnings.catch_warnings():
-            # numpy >= 1.23 warns that blank lines no longer count as rows; skipping them is right.
-            warnings.filterwarnings("ignore", "Input line .* contained no data", UserWarning)
-            table = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=int(header),
-                               dtype=np.float64 if numeric_labels else str, comments=None,
-                               quotechar='"', ndmin=2)
-    except ValueError as e:
-        raise FileFormatError(f"{where}: {e}") from None
-    if table.shape[1] != len(first):
-        raise FileFormatError(f"{where}: the first line has {len(first)} columns but the data "
-                              f"rows have {table.shape[1]}")
-    features = np.delete(table, label, axis=1)
-    if numeric_labels:
-        return features, _as_labels(table[:, label])
-    return _features_from_text(features, where), np.char.strip(table[:, label])
+    return np.stack(features), _labels(labels, lines, _column(label, names), where)
 
 
 # ---- the bundled digits --------------------------------------------------------------------
