@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tinygrad_nn import Op, UnsupportedTypeError, Value
+from tinygrad_nn import Op, UnsupportedTypeError, Value, nn
 from tinygrad_nn.errors import GraphvizNotFoundError
 from tinygrad_nn.viz import (DEMOS, draw_dot, graph_demo, named_parameters,
                              render_svg, repr_svg, save_svg, summary)
@@ -530,13 +530,16 @@ def test_summary_lists_layers_output_shapes_and_parameter_counts():
             yield "scale", Value(1.0)
     # bytes: 6*8 + 3*8 + 3*4 + 1*4 + 8 = 96
     assert summary(Model()) == "\n".join([
-        "Layer        Output shape  Parameters        Count",
-        "--------------------------------------------------",
-        "layers.0     (batch, 3)    W (3, 2), b (3,)      9",
-        "layers.1     (batch, 1)    W (1, 3), b (1,)      4",
-        "(top level)  -             scale ()              1",
-        "--------------------------------------------------",
-        "Total parameters: 14 (13 trainable, 1 frozen), 96 bytes"])
+        "Layer        Output shape  Parameters        Trainable  Count",
+        "-------------------------------------------------------------",
+        "layers.0     (batch, 3)    W (3, 2), b (3,)  True           9",
+        "layers.1     (batch, 1)    W (1, 3), b (1,)  Partial        4",
+        "(top level)  -             scale ()          True           1",
+        "-------------------------------------------------------------",
+        "Total params: 14",
+        "Trainable params: 13",
+        "Non-trainable params: 1",
+        "Params size: 96 bytes"])
 
 
 def test_summary_of_the_stand_in_mlp_counts_every_parameter():
@@ -544,4 +547,16 @@ def test_summary_of_the_stand_in_mlp_counts_every_parameter():
     lines = summary(model).splitlines()
     assert [line.split()[0] for line in lines[2:5]] == ["layers.0", "layers.1", "layers.2"]
     assert [int(line.split()[-1]) for line in lines[2:5]] == [4 * 3 + 4, 4 * 4 + 4, 2 * 4 + 2]
-    assert lines[-1] == "Total parameters: 46 (46 trainable, 0 frozen), 368 bytes"
+    assert lines[-4:] == ["Total params: 46", "Trainable params: 46", "Non-trainable params: 0",
+                          "Params size: 368 bytes"]
+
+
+def test_summary_of_a_module_counts_its_frozen_parameters_as_torchinfo_does():
+    """Frozen parameters are left out of parameters() (optimizers skip them) but not out of the
+    summary: a frozen backbone shows as non-trainable, a half-frozen layer as Partial."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    model[0].requires_grad_(False)
+    model[1].bias.requires_grad = False
+    lines = summary(model).splitlines()
+    assert [line.split()[-2:] for line in lines[2:4]] == [["False", "16"], ["Partial", "10"]]
+    assert lines[-4:-1] == ["Total params: 26", "Trainable params: 8", "Non-trainable params: 18"]

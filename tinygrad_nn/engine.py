@@ -26,6 +26,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from functools import wraps
 import gc
+import itertools
 import math
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
@@ -417,7 +418,7 @@ class Value:
     # input is stamped later than the op's own node used data that has changed since: backward
     # refuses it. Ops on Values stamped >= 0 record their history.
     _stamp: int
-    _hooks: Optional[list]  # gradient hooks (register_hook), or None
+    _hooks: Optional[dict]  # gradient hooks (register_hook) by key, or None
     __array_ufunc__ = None  # numpy defers to Value's reflected operators: array * Value works
     __hash__ = object.__hash__  # by identity, as == compares elementwise (sets and dicts of nodes)
 
@@ -565,9 +566,10 @@ class Value:
             raise BackwardError("register_hook: this Value does not require a gradient, so no "
                                 "gradient will ever reach a hook on it")
         if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return RemovableHandle(self._hooks, hook)
+            self._hooks = {}
+        key = next(HOOK_KEYS)
+        self._hooks[key] = hook
+        return RemovableHandle(self._hooks, key)
 
     def retain_grad(self) -> None:
         """Keep this Value's gradient in ``.grad``, as PyTorch's ``retain_grad``. backward()
@@ -1104,7 +1106,7 @@ def _run_hooks(v: Value, g: Any) -> Any:
     """`g`, the gradient with respect to `v`, passed through v's hooks in order; a hook that
     returns something other than None replaces it (with a gradient of v's shape)."""
     graph = isinstance(g, Value)  # backward(create_graph=True) and grad() hand hooks Values
-    for hook in list(v._hooks or ()):
+    for hook in list((v._hooks or {}).values()):
         new = hook(g)
         if new is None:
             continue
@@ -1475,18 +1477,23 @@ def is_grad_enabled() -> bool:
 
 
 class RemovableHandle:
-    """What `register_hook` returns: ``remove()`` takes the hook off (also as a context
-    manager, at the end of the block)."""
+    """What `Value.register_hook` and the modules' ``register_forward_*hook`` return:
+    ``remove()`` takes the hook off (again is harmless); as a context manager, at the end of the
+    block."""
 
-    def __init__(self, hooks: list, hook: Any):
-        self._hooks, self._hook = hooks, hook
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key: int):
+        self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        self._hooks.pop(self._key, None)
 
     def __enter__(self) -> "RemovableHandle":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.remove()
+
+
+HOOK_KEYS = itertools.count()  # a key for each hook registered, in order, on Values and Modules

@@ -13,7 +13,7 @@ Labels are graphviz HTML-like labels: ``& < > "`` become entities and backslashe
 `save_svg` and `repr_svg` run the Graphviz program ``dot``; without it they raise
 `GraphvizNotFoundError`, while `draw_dot(...).source` needs no program at all.
 
-`summary(model)` prints a model's layers as a table, from ``model.named_parameters()``.
+`summary(model)` prints a model's layers as a table, frozen parameters included.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 from .engine import Op, Value
 from .errors import GraphvizNotFoundError, UnsupportedTypeError
 from .files import PathLike, write_atomically
+from .nn.module import Module
 
 
 
@@ -481,21 +482,29 @@ def repr_svg(root: Value) -> Optional[str]:
 
 # ---- summary -------------------------------------------------------------------------------------
 def summary(model: Any) -> str:
-    """A table of `model`'s layers: output shape, parameters with their shapes, and counts.
+    """A table of `model`'s layers: output shape, parameters with their shapes, whether they
+    are trained, and counts; then the totals, trainable and non-trainable apart, as torchinfo
+    prints them.
 
-    Works from ``model.named_parameters()`` (or a mapping ``{dotted_name: Value}``): a layer is a
-    dotted prefix (``layers.0``). The output shape assumes weights are laid out (out, in), so a
+    Lists every parameter of an `nn.Module`, frozen ones (requires_grad=False) too, wherever it
+    is held (lists, dicts, containers); takes any other model's ``named_parameters()``, or a
+    mapping ``{dotted_name: Value}``. A layer is a dotted prefix (``layers.0``), trainable
+    "True", "False" or "Partial". The output shape assumes weights are laid out (out, in), so a
     layer's first parameter with an axis gives its output width: ``(batch, out)``.
     """
-    params = named_parameters(model, "summary")
-    header = ("Layer", "Output shape", "Parameters", "Count")
+    if isinstance(model, Module):
+        params = dict(model.named_parameters(include_frozen=True))
+    else:
+        params = named_parameters(model, "summary")
+    header = ("Layer", "Output shape", "Parameters", "Trainable", "Count")
     rows = []
     for layer, members in group_by_layer(params).items():
         outputs = [v.shape[0] for v in members.values() if v.ndim]
         shapes = ", ".join(f"{short} {v.shape}" for short, v in members.items())
+        trained = {v.requires_grad for v in members.values()}
         count = sum(v.size for v in members.values())
         rows.append((layer or "(top level)", f"(batch, {outputs[0]})" if outputs else "-",
-                     shapes, f"{count:,}"))
+                     shapes, "Partial" if len(trained) == 2 else str(trained.pop()), f"{count:,}"))
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
 
     def line(cells: tuple) -> str:
@@ -506,9 +515,9 @@ def summary(model: Any) -> str:
     total = sum(v.size for v in params.values())
     trainable = sum(v.size for v in params.values() if v.requires_grad)
     nbytes = sum(8 if type(v.data) is float else v.data.nbytes for v in params.values())
-    footer = (f"Total parameters: {total:,} ({trainable:,} trainable, {total - trainable:,} "
-              f"frozen), {nbytes:,} bytes")
-    return "\n".join([line(header), rule, *map(line, rows), rule, footer])
+    footer = [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {total - trainable:,}", f"Params size: {nbytes:,} bytes"]
+    return "\n".join([line(header), rule, *map(line, rows), rule, *footer])
 
 
 # ---- demos: the pictures in the README -----------------------------------------------------------

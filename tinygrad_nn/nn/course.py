@@ -143,8 +143,8 @@ class MLP(Module):
 
     def forward(self, x: Any) -> Any:
         x, as_list = _to_value(x, self.layers[0].nin, self, self.layers[0].W.dtype)
-        for layer in self.layers:
-            x = layer.propagate(x)
+        for layer in self.layers:  # a layer with hooks is called, so that they fire
+            x = layer(x) if layer.has_hooks() else layer.propagate(x)
         return _from_value(x, as_list)
 
     # ---- Ng's layout -----------------------------------------------------------------------

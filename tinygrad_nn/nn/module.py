@@ -7,6 +7,11 @@ are found in its attributes, and inside lists, tuples and dicts held there (nest
 order they were assigned, under dotted names like ``layers.0.W`` (a dict's entries under their
 keys: ``blocks.encoder.W``), as in PyTorch. A container's entries are named by position or key
 (``0.weight``); what is assigned to a container as an attribute is found too.
+
+Forward hooks, as PyTorch's: `register_forward_pre_hook` runs a function on a module's inputs
+before its forward (and may replace them), `register_forward_hook` on its inputs and output after
+(and may replace the output); each returns a `RemovableHandle`. A module with no hooks calls its
+forward directly, as it did before hooks existed.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequ
 
 import numpy as np
 
-from ..engine import Value, zero_grad
-from ..errors import ShapeError
+from ..engine import HOOK_KEYS, RemovableHandle, Value, zero_grad
+from ..errors import ShapeError, UnsupportedTypeError
+
+_PRE_HOOKS, _POST_HOOKS = "_forward_pre_hooks", "_forward_hooks"
+_BOOKKEEPING = frozenset({"_named", "_plain", _PRE_HOOKS, _POST_HOOKS})  # not model state
 
 
 class Module:
@@ -29,9 +37,82 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.__dict__.get("_named", False):
+        if self.__dict__.get("_plain", False):  # named, and no hooks: straight to forward
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: Dict[str, Any]) -> Any:
+        """The first call (which names the parameters), and every call while hooks are set: the
+        pre-hooks in order, each seeing the inputs the one before left, then forward, then the
+        forward hooks in order, each seeing the output the one before left."""
+        state = self.__dict__
+        if not state.get("_named", False):
             self._name_parameters()
-        return self.forward(*args, **kwargs)
+        pre, post = state.get(_PRE_HOOKS), state.get(_POST_HOOKS)
+        if not pre and not post:
+            state["_plain"] = True
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in tuple((pre or {}).values()):  # a copy: a hook may remove itself
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2
+                            and isinstance(result[0], tuple) and isinstance(result[1], dict)):
+                        raise UnsupportedTypeError(
+                            f"forward pre-hook {_hook_name(hook)} on {type(self).__name__} "
+                            "(with_kwargs=True) must return None or a pair (args tuple, kwargs "
+                            f"dict); got {_describe(result)}")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in tuple((post or {}).values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> "RemovableHandle":
+        """Run ``hook(module, args)`` before each forward, as PyTorch's: `args` is the tuple of
+        positional inputs; a hook returning something other than None replaces them (a tuple as
+        it is, any other value as a 1-tuple). With `with_kwargs` it is ``hook(module, args,
+        kwargs)`` and returns None or ``(args, kwargs)``. Hooks run in the order registered;
+        `prepend` puts this one first. Returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook(_PRE_HOOKS, hook, prepend, with_kwargs, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> "RemovableHandle":
+        """Run ``hook(module, args, output)`` after each forward, as PyTorch's: `args` are the
+        positional inputs forward was given (after any pre-hooks); a hook returning something
+        other than None replaces the output, for the next hook and the caller, and gradients
+        flow through what it returns. With `with_kwargs` it is ``hook(module, args, kwargs,
+        output)``. Hooks run in the order registered; `prepend` puts this one first. Returns a
+        handle whose ``remove()`` takes it off. Not run when forward raises (PyTorch's
+        ``always_call`` is not supported)."""
+        return self._add_hook(_POST_HOOKS, hook, prepend, with_kwargs, "register_forward_hook")
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool,
+                  op: str) -> "RemovableHandle":
+        if not callable(hook):
+            raise UnsupportedTypeError(f"{op} on {type(self).__name__}: the hook must be "
+                                       f"callable; got {_describe(hook)}")
+        hooks: Dict[int, Tuple[Callable[..., Any], bool]] = self.__dict__.setdefault(kind, {})
+        key = next(HOOK_KEYS)
+        hooks[key] = (hook, bool(with_kwargs))
+        if prepend:  # the dict is shared with the handles, so reorder it in place
+            for other in [k for k in hooks if k != key]:
+                hooks[other] = hooks.pop(other)
+        self.__dict__["_plain"] = False
+        return RemovableHandle(hooks, key)
+
+    def has_hooks(self) -> bool:
+        """Whether any forward pre-hook or forward hook is registered on this module."""
+        state = self.__dict__
+        return bool(state.get(_PRE_HOOKS) or state.get(_POST_HOOKS))
 
     def _name_parameters(self) -> None:
         """Give every parameter its dotted name (`Value.name`), once, on the first call, so that
@@ -47,6 +128,8 @@ class Module:
         """(name, object) for everything this module holds, containers opened: the one place
         that says where parameters, buffers and sub-modules are looked for."""
         for name, attr in vars(self).items():
+            if name in _BOOKKEEPING:
+                continue
             if name == self._store:  # a container's own entries: named 0, 1, ... or by key
                 yield from ((str(k), e) for k, e in (attr.items() if isinstance(attr, dict)
                                                      else enumerate(attr)))
@@ -80,10 +163,12 @@ class Module:
         return self
 
     # ---- parameters ------------------------------------------------------------------------
-    def named_parameters(self) -> Iterator[Tuple[str, Value]]:
-        """(dotted name, parameter) pairs; a parameter shared by two places appears once."""
+    def named_parameters(self, include_frozen: bool = False) -> Iterator[Tuple[str, Value]]:
+        """(dotted name, parameter) pairs of the parameters that are trained (with
+        `include_frozen`, those with requires_grad=False too, as state_dict and summary list
+        them); a parameter shared by two places appears once, under its first name."""
         seen = set()
-        for name, v in self._walk(""):
+        for name, v in self._walk("", frozen=include_frozen):
             if id(v) not in seen:
                 seen.add(id(v))
                 yield name, v
@@ -112,13 +197,7 @@ class Module:
 
     def _named_leaves(self) -> Dict[str, Value]:
         """Every parameter by dotted name, frozen ones included: what state_dict holds."""
-        leaves: Dict[str, Value] = {}
-        seen = set()
-        for name, v in self._walk("", frozen=True):
-            if id(v) not in seen:
-                seen.add(id(v))
-                leaves[name] = v
-        return leaves
+        return dict(self.named_parameters(include_frozen=True))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze every parameter, as PyTorch's: a frozen one is left out of
@@ -294,6 +373,16 @@ def Parameter(data: Any, requires_grad: bool = True) -> Value:  # noqa: N802  to
     """A leaf Value holding a copy of `data`: what ``torch.nn.Parameter`` is to PyTorch code. A
     module finds it as a parameter once it is held in an attribute (or a list or dict)."""
     return Value(data.data if isinstance(data, Value) else data, requires_grad=requires_grad)
+
+
+def _hook_name(hook: Any) -> str:
+    return getattr(hook, "__qualname__", type(hook).__name__)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"a tuple of ({', '.join(type(v).__name__ for v in value)})"
+    return f"a {type(value).__name__}"
 
 
 def _setter(owner: Any, attr: str, value: Any) -> Callable[[], None]:
