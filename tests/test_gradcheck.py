@@ -172,10 +172,11 @@ def test_fast_mode_catches_the_same_bugs(bug):
 
 def test_the_full_message_worked_out_by_hand():
     # d(x^2)/dx = 2x is diagonal; the bug claims 3x. Errors |3x - 2x| = |x| = 1, 2, 3; relative
-    # errors all 1/2, so the first one is reported.
-    assert str(_failure(square_off_by_a_factor, np.array([1.0, -2.0, 3.0]))) == (
+    # errors all 1/2, so the first one is reported. A step of 2^-20 makes x +- eps and their
+    # squares exact: the central differences are exactly 2x, and the relative errors tie exactly.
+    assert str(_failure(square_off_by_a_factor, np.array([1.0, -2.0, 3.0]), eps=2.0**-20)) == (
         "gradcheck: backpropagation disagrees with central finite differences "
-        "(eps=1e-06, atol=1e-05, rtol=0.001)\n"
+        "(eps=9.53674e-07, atol=1e-05, rtol=0.001)\n"
         "output 0 w.r.t. input 0: 3 of 9 derivatives out of tolerance\n"
         "  largest absolute error 3 at d(output 0[2]) / d(input 0[2]): analytic 9, numerical 6\n"
         "  largest relative error 0.5 at d(output 0[0]) / d(input 0[0]): analytic 3, numerical 2")

@@ -3,7 +3,14 @@
 Backpropagation is only as right as each op's vector-Jacobian product. The check needs no
 knowledge of the ops: a derivative is also the limit of a difference quotient, so
 
-    d f / d x_j  ~  (f(x + eps e_j) - f(x - eps e_j)) / (2 eps)        (error O(eps^2))
+    d f / d x_j  ~  (f(x + h e_j) - f(x - h e_j)) / (2 h)        (error O(h^2))
+
+The step is ``h = max(eps, sqrt(macheps) |x_j|)``, macheps that of x's dtype (2.2e-16 in
+float64): eps (Ng's 1e-4, PyTorch's 1e-6) for inputs of moderate size, growing with larger
+ones, where an absolute eps would vanish in rounding (1e12 + 1e-6 == 1e12) and a zero VJP
+would match the zero difference. The quotient divides by the step actually taken, ``(x + h) -
+(x - h)`` as computed in x's dtype; an element that no step can move (x near the largest float)
+raises `GradcheckError` rather than pass unchecked.
 
 - `numerical_gradient` applies this formula to a scalar function: the method of Ng's course.
 - `gradcheck` compares the whole Jacobian of a function with any number of array inputs and
@@ -27,7 +34,7 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Sequence, Union
 import numpy as np
 
 from .engine import Value, as_data, enable_grad, grad, is_grad_enabled, no_grad, zero_grad
-from .errors import GradcheckError, UnsupportedTypeError
+from .errors import DomainError, GradcheckError, UnsupportedTypeError
 
 Data = Union[float, np.ndarray]
 
@@ -74,6 +81,7 @@ class Mismatch:
 class _Checkable(Protocol):
     """A computation the checks can run: at any point without a graph, at its point with one."""
 
+    who: str               # the check, as messages call it
     point: list            # the data of every input that is checked
     input_names: list
     input_positions: list  # what `Mismatch.input` reports for each checked input
@@ -133,6 +141,7 @@ class _Model:
 
     def __init__(self, model: Any, loss_fn: Callable[[Any, Any], Value], X: Any, y: Any):
         self.model, self.loss_fn, self.X, self.y = model, loss_fn, X, y
+        self.who = "check_gradients"
         self.params, names = _parameters(model)
         self.point = [p.data for p in self.params]
         self.input_names = names
@@ -218,16 +227,61 @@ def _parameters(model: Any) -> tuple:
 
 
 # ---- the two comparisons -------------------------------------------------------------------------
-def _directional_derivative(target: _Checkable, i: int, direction: np.ndarray, eps: float) -> list:
-    """(f(x + eps d) - f(x - eps d)) / (2 eps) for each output, moving checked input i along d."""
-    def moved(sign: float) -> list:
+def _steps(x: Data, eps: float) -> np.ndarray:
+    """The step for each element of x: ``max(eps, sqrt(macheps) |x|)``, macheps that of x's dtype.
+
+    An absolute eps vanishes next to a large input (1e12 + 1e-6 == 1e12 in float64): both
+    evaluations are then the same, the difference is 0, and a zero VJP would pass. Past
+    ``|x| = eps / sqrt(macheps)`` (67 in float64 with eps = 1e-6) the step grows with |x|, so
+    that x +- step differ from x by ~10^8 units in the last place and rounding in f cannot
+    swamp the difference."""
+    data = np.asarray(x)
+    floor = float(np.sqrt(np.finfo(data.dtype if data.dtype.kind == "f" else np.float64).eps))
+    return np.maximum(eps, floor * np.abs(data.astype(np.float64)))
+
+
+def _directional_derivative(target: _Checkable, i: int, direction: np.ndarray,
+                            eps: float) -> tuple:
+    """Central differences of each output along `direction` for checked input i, over the step
+    actually taken.
+
+    Input i moves to ``x +- steps * direction`` (see `_steps`), rounded to its dtype. The
+    quotient divides ``f(x+) - f(x-)`` by the length of ``x+ - x-`` as computed, not by the
+    step asked for, which rounding changes; returns those quotients, one per output, and the
+    unit vector ``(x+ - x-) / |x+ - x-|`` along which they are derivatives."""
+    x = target.point[i]
+
+    def moved(sign: float) -> Any:
+        return float(x + sign * step) if type(x) is float else (x + sign * step).astype(x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # an inf or a huge x: refused below
+        step = _steps(x, eps) * direction
+        plus, minus = moved(1.0), moved(-1.0)
+        taken = np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)
+    _require_resolved(target, i, direction, taken, step)
+    scale = float(np.max(np.abs(taken), initial=0.0))  # |taken| without overflow at |x| ~ 1e300
+    length = scale * float(np.linalg.norm(taken / scale)) if scale else 1.0  # 0: an empty input
+
+    def evaluate(moved_x: Any) -> list:
         point = list(target.point)
-        x = point[i]
-        point[i] = x + sign * eps * float(direction) if type(x) is float else \
-            (x + sign * eps * direction).astype(x.dtype)
-        return point
-    plus, minus = target.evaluate(moved(1.0)), target.evaluate(moved(-1.0))
-    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+        point[i] = moved_x
+        return target.evaluate(point)
+    differences = [(p - m) / length for p, m in zip(evaluate(plus), evaluate(minus))]
+    return differences, taken / length
+
+
+def _require_resolved(target: _Checkable, i: int, direction: np.ndarray, taken: np.ndarray,
+                      step: np.ndarray) -> None:
+    """Every element that the direction moves must move, by a finite amount: else finite
+    differences would not see its derivative, and any VJP would pass there."""
+    lost = (direction != 0) & ~(np.isfinite(taken) & (taken != 0))
+    if lost.any():
+        at = _unravel(int(np.argmax(lost)), np.shape(taken))
+        x = np.asarray(target.point[i])
+        raise GradcheckError(
+            f"{target.who}: finite differences cannot move {target.input_names[i]}"
+            f"{_brackets(at)} = {float(x[at])!r} ({x.dtype}) by a step of {abs(step[at]):.3g}: "
+            f"x + step and x - step are {'equal' if taken[at] == 0 else 'not both finite'} in "
+            f"{x.dtype}, so no VJP could fail there")
 
 
 def _units(shape: tuple) -> Iterator[np.ndarray]:
@@ -240,7 +294,7 @@ def _units(shape: tuple) -> Iterator[np.ndarray]:
 
 def _numerical_jacobian(target: _Checkable, i: int, eps: float, output_sizes: list) -> list:
     """For each output, the (output size, input size) matrix of its derivatives by input i."""
-    columns = [_directional_derivative(target, i, unit, eps)
+    columns = [_directional_derivative(target, i, unit, eps)[0]
                for unit in _units(np.shape(target.point[i]))]
     return [np.array([np.ravel(c[k]) for c in columns]).reshape(len(columns), size).T
             for k, size in enumerate(output_sizes)]
@@ -255,6 +309,7 @@ def _full_check(target: _Checkable, values: list, vjp: Callable, eps: float, ato
         rows = [vjp(k, unit) for unit in _units(value.shape)]
         analytic.append([np.array([row[i] for row in rows]).reshape(value.size, np.size(x))
                          for i, x in enumerate(target.point)])
+    _require_repeatable(target, values)
     mismatches = []
     for i, x in enumerate(target.point):
         numerical = _numerical_jacobian(target, i, eps, sizes)
@@ -274,11 +329,12 @@ def _fast_check(target: _Checkable, values: list, vjp: Callable, eps: float, ato
     us = [_unit_vector(rng, np.shape(x)) for x in target.point]
     vs = [_unit_vector(rng, value.shape) for value in values]
     grads = [vjp(k, v) for k, v in enumerate(vs)]  # grads[k][i] = J_ki^T v, flat
+    _require_repeatable(target, values)
     mismatches = []
     for i, u in enumerate(us):
-        directional = _directional_derivative(target, i, u, eps)
+        directional, taken = _directional_derivative(target, i, u, eps)  # taken ~ u, rounded
         for k, v in enumerate(vs):
-            analytic = float(np.dot(grads[k][i], np.ravel(u)))
+            analytic = float(np.dot(grads[k][i], np.ravel(taken)))
             numerical = float(np.vdot(directional[k], v))
             if _within(analytic, numerical, atol, rtol):
                 continue
@@ -343,12 +399,12 @@ def _mismatch(target: _Checkable, k: int, i: int, failing: int, total: int, larg
 # ---- running a check and saying what went wrong --------------------------------------------------
 def _check(target: _Checkable, who: str, eps: float, atol: float, rtol: float, fast: bool,
            raise_exception: bool, seed: Optional[int]) -> bool:
+    _require_positive(eps, who)
     _warn_if_float32(target, who, stacklevel=3)  # the caller of gradcheck or check_gradients
     values, vjp = target.backprop()
     if not any(np.size(x) for x in target.point) or not any(value.size for value in values):
         raise GradcheckError(f"{who}: nothing to check: no derivative links an element of an "
                              "output to an element of an input that requires a gradient")
-    _require_repeatable(target, values, who)
     if fast:
         # SeedSequence() draws its entropy: an int (typed as possibly a sequence or None)
         seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else seed  # type: ignore[operator]
@@ -358,9 +414,25 @@ def _check(target: _Checkable, who: str, eps: float, atol: float, rtol: float, f
     if not mismatches:
         return True
     if raise_exception:
-        raise GradcheckError(_report(mismatches, who, eps, atol, rtol, seed if fast else None),
-                             mismatches)
+        message = _report(mismatches, who, eps, atol, rtol, seed if fast else None)
+        raise GradcheckError(message + _grown_steps(target, eps), mismatches)
     return False
+
+
+def _grown_steps(target: _Checkable, eps: float) -> str:
+    """A note for a failure where steps grew beyond eps with large inputs (see `_steps`)."""
+    largest = max(float(np.max(_steps(x, eps), initial=0.0)) for x in target.point)
+    if largest <= eps:
+        return ""
+    return (f"\nSteps grew with the inputs' size to {largest:.3g} (max(eps, sqrt(macheps)·|x|), "
+            "so that x +- step differs from x); a function that varies on a much finer scale "
+            "than |x| needs checking as a function of an offset from x.")
+
+
+def _require_positive(eps: float, who: str) -> None:
+    number = isinstance(eps, (int, float, np.integer, np.floating)) and not isinstance(eps, bool)
+    if not (number and 0 < eps < float("inf")):
+        raise DomainError(f"{who}: eps must be a positive finite number, got {eps!r}")
 
 
 def _warn_if_float32(target: _Checkable, who: str, stacklevel: int) -> None:
@@ -374,12 +446,15 @@ def _warn_if_float32(target: _Checkable, who: str, stacklevel: int) -> None:
             f"the float32 forward separately against the float64 one.", stacklevel=stacklevel + 1)
 
 
-def _require_repeatable(target: _Checkable, values: list, who: str) -> None:
+def _require_repeatable(target: _Checkable, values: list) -> None:
     """Finite differences need finite outputs that depend on nothing but the inputs.
 
     `values` come from the graph that backpropagation uses; finite differences evaluate under
     no_grad. Beyond rounding, the two must agree: else the function is random (dropout) or
-    computes something else without a graph, and the comparison would be meaningless."""
+    computes something else without a graph, and the comparison would be meaningless.
+    Called after the last backward pass: evaluating a model moves its parameters (assigning
+    their .data), after which the engine refuses to backpropagate through the older graph."""
+    who = target.who
     for k, (value, again) in enumerate(zip(values, target.evaluate(target.point))):
         name = target.output_name(k)
         if not np.isfinite(value).all():
@@ -435,13 +510,16 @@ def _brackets(index: Optional[tuple]) -> str:
 # ---- the public functions ------------------------------------------------------------------------
 def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = 1e-4) -> Any:
     """The gradient of a scalar function by central differences, (f(x+eps) - f(x-eps)) / (2 eps)
-    for each element of each input: the method of Ng's course, with its eps = 1e-4.
+    for each element of each input: the method of Ng's course, with its eps = 1e-4 (the step
+    grows beyond eps for inputs larger than eps / sqrt(macheps), 6711 in float64; see the
+    module's docstring).
 
     `f` receives a Value for each input and returns a one-element Value. Returns the gradient
     with respect to each input (a float for a float, an array of its shape for an array), as a
     tuple; with a single input, that gradient alone (as `numpy.gradient` does). A Value input
     with ``requires_grad=False`` is a constant: its gradient is None.
     """
+    _require_positive(eps, "numerical_gradient")
     target = _Function(f, inputs, "numerical_gradient")
     _warn_if_float32(target, "numerical_gradient", stacklevel=2)
     sizes = [value.size for value in target.evaluate(target.point)]

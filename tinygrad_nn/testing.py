@@ -27,6 +27,7 @@ points where it has no derivative (relu and abs at 0, clip at its bounds, ties o
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -62,27 +63,66 @@ settings.register_profile(PROFILE, max_examples=100, deadline=None,
 # ---- data -------------------------------------------------------------------------------------
 def floats(min_value: float = -RANGE, max_value: float = RANGE, *, avoid: Sequence[float] = (),
            margin: float = MARGIN, width: int = 64) -> SearchStrategy[float]:
-    """Finite floats in [min_value, max_value] (no NaN, inf or subnormals), at least `margin`
-    away from each point of `avoid` (a value drawn too close is pushed 2 * margin away).
-    `width=32` draws values exact in float32."""
-    return _floats(min_value, max_value, tuple(avoid), margin, width)
+    """Finite floats x in [min_value, max_value] (no NaN, inf or subnormals) with
+    ``abs(x - p) >= margin`` for each point p of `avoid`, as float64 computes it and as float32
+    does for an array of them (`Domain.contains`). `width=32` draws values exact in float32.
+    A range that `avoid` leaves empty is a ValueError."""
+    return _floats(float(min_value), float(max_value), tuple(map(float, avoid)), float(margin),
+                   width)
 
 
 @functools.lru_cache(maxsize=None)  # a strategy built once is drawn from much faster
 def _floats(min_value: float, max_value: float, avoid: tuple, margin: float,
             width: int) -> SearchStrategy[float]:
-    base = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
-                     allow_subnormal=False, width=width)  # type: ignore[arg-type]
-    if not avoid:
-        return base
+    pieces = [st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False,
+                        width=width)  # type: ignore[arg-type]
+              for lo, hi in _allowed(min_value, max_value, avoid, margin, width)]
+    if not pieces:
+        raise ValueError(f"floats: no float in [{min_value}, {max_value}] is at least {margin} "
+                         f"away from each of {list(avoid)}")
+    return pieces[0] if len(pieces) == 1 else st.one_of(pieces)
 
-    def push_away(x: float) -> float:
-        for p in avoid:
-            if abs(x - p) < margin:
-                up, down = p + 2 * margin, p - 2 * margin
-                x = up if (x >= p and up <= max_value) or down < min_value else down
-        return float(np.float32(x)) if width == 32 else x
-    return base.map(push_away)
+
+def _allowed(lo: float, hi: float, avoid: tuple, margin: float, width: int) -> list:
+    """[lo, hi] without the points closer than `margin` to one of `avoid`, as closed intervals
+    whose ends are exact in `width` bits; every float inside keeps the promise of `floats`."""
+    dtype = np.float32 if width == 32 else np.float64
+
+    def keeps(x: float) -> bool:
+        """x in [lo, hi] and far enough from every point, in float64 and in `dtype` arrays."""
+        a = np.array([x], dtype)
+        return lo <= x <= hi and all(abs(x - p) >= margin and bool(np.abs(a - p)[0] >= margin)
+                                     for p in avoid)
+
+    def nudge(x: float, toward: float) -> float:
+        """The float nearest x, on the side of `toward`, that keeps the promise (else NaN)."""
+        if x == toward:
+            return x if float(dtype(x)) == x and keeps(x) else math.nan
+        direction = dtype(math.inf if toward > x else -math.inf)
+        y = dtype(x)
+        if (float(y) - x) * (toward - x) < 0:  # rounded away from `toward`
+            y = np.nextafter(y, direction)
+        for _ in range(64):  # rounding misses the promise by a few units in the last place
+            if keeps(float(y)):
+                return float(y)
+            y = np.nextafter(y, direction)
+        return math.nan
+
+    intervals = [(lo, hi)]
+    for p in sorted(avoid):
+        cut = []
+        for a, b in intervals:
+            if a <= p - margin:
+                cut.append((a, min(b, p - margin)))
+            if b >= p + margin:
+                cut.append((max(a, p + margin), b))
+        intervals = cut
+    out = []
+    for a, b in intervals:
+        a, b = nudge(a, b), nudge(b, a)
+        if a <= b:  # (False for NaN)
+            out.append((a, b))
+    return out
 
 
 def shapes(*, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
@@ -104,8 +144,12 @@ def arrays(shape: Union[tuple, SearchStrategy, None] = None, *, dtype: Any = np.
            elements: Optional[SearchStrategy[float]] = None,
            min_gap: Optional[float] = None) -> SearchStrategy[np.ndarray]:
     """numpy arrays of `dtype` and `shape` (a tuple, a strategy of tuples, or None for
-    `shapes()`), with `elements` (by default `floats()`, exact in `dtype`). With `min_gap`, any
-    two elements differ by at least that much: no ties (where max has no derivative)."""
+    `shapes()`), with `elements` (by default `floats()`, exact in `dtype`).
+
+    With `min_gap`, any two elements differ by at least that much (no ties, where max has no
+    derivative): the drawn elements are spread apart, each moved up by min_gap times its rank,
+    so they may leave the range of `elements`. For arrays without near-ties that stay inside a
+    domain, draw ``Domain(..., distinct=True).draw(shape)``."""
     dtype = np.dtype(dtype)
     if elements is None:
         elements = floats(width=32 if dtype == np.float32 else 64)
@@ -114,10 +158,13 @@ def arrays(shape: Union[tuple, SearchStrategy, None] = None, *, dtype: Any = np.
 
 
 def _spread(a: np.ndarray, gap: float) -> np.ndarray:
-    """Add gap * rank to each element: sorted, consecutive elements then differ by >= gap."""
+    """Add (gap + slack) * rank to each element: sorted, consecutive elements then differ by at
+    least gap once rounded to a's dtype (the slack covers that rounding)."""
     ranks = np.empty(a.size)
     ranks[np.argsort(a, axis=None, kind="stable")] = np.arange(a.size)
-    return np.asarray(a + gap * ranks.reshape(a.shape), dtype=a.dtype)
+    top = float(np.max(np.abs(a), initial=0.0)) + gap * a.size
+    wider = gap + 4 * float(np.spacing(a.dtype.type(top)))
+    return np.asarray(a + wider * ranks.reshape(a.shape), dtype=a.dtype)
 
 
 def scalars(elements: Optional[SearchStrategy[float]] = None) -> SearchStrategy[Value]:
@@ -136,12 +183,51 @@ def values(shape: Union[tuple, SearchStrategy, None] = None, *, dtype: Any = np.
 # ---- the ops, described for testing --------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def draw_domain(domain: Domain, shape: Shape) -> SearchStrategy[Any]:
-    """A float (shape None) or an array of `shape`, inside `domain` and within RANGE."""
-    elements = floats(max(domain.lo, -RANGE), min(domain.hi, RANGE), avoid=domain.avoid,
-                      margin=domain.margin)
+    """A float (shape None) or a float64 array of `shape`, inside `domain` (`Domain.contains`
+    holds) and within RANGE; with ``domain.distinct``, no two elements closer than
+    2 * domain.margin (sorting and max have a derivative there)."""
+    lo, hi = max(domain.lo, -RANGE), min(domain.hi, RANGE)
+    elements = floats(lo, hi, avoid=domain.avoid, margin=domain.margin)
     if shape is None:
         return elements
-    return arrays(shape, elements=elements, min_gap=2 * domain.margin if domain.distinct else None)
+    if not domain.distinct:
+        return arrays(shape, elements=elements)
+    return _distinct(_allowed(lo, hi, tuple(domain.avoid), domain.margin, 64),
+                     2 * domain.margin, shape)
+
+
+def _distinct(intervals: list, gap: float, shape: Any) -> SearchStrategy[np.ndarray]:
+    """float64 arrays of `shape` with every element in one of `intervals` (closed, sorted,
+    disjoint) and any two elements at least `gap` apart.
+
+    The intervals are laid end to end on one line of their total length; sorted points with
+    gaps of at least `gap` are drawn on it (points drawn in a shorter line, the k-th moved up by
+    k gaps) and carried back, each into its interval (clamped to it against rounding). Carrying
+    back only adds the holes between intervals, so the gaps remain; the points are then placed
+    in the array in a drawn order."""
+    starts = np.cumsum([0.0] + [b - a for a, b in intervals])
+    length = float(starts[-1])
+    top = max(abs(v) for ab in intervals for v in ab) + length
+    wider = gap + 8 * float(np.spacing(top))  # what rounding takes off a gap, given back
+
+    def carried(points: np.ndarray) -> np.ndarray:
+        k = np.clip(np.searchsorted(starts, points, side="right") - 1, 0, len(intervals) - 1)
+        a = np.array([ab[0] for ab in intervals])[k]
+        b = np.array([ab[1] for ab in intervals])[k]
+        return np.clip(a + (points - starts[k]), a, b)
+
+    def arrays_of(n: int) -> SearchStrategy[np.ndarray]:
+        room = length - (n - 1) * wider
+        if room < 0:  # the domain cannot hold n elements so far apart
+            return st.nothing()
+        raw = hnp.arrays(np.float64, n, elements=st.floats(0.0, room, allow_subnormal=False))
+        points = raw.map(lambda u: np.sort(u) + wider * np.arange(n))
+        return st.tuples(points, st.permutations(range(n))).map(
+            lambda d: carried(d[0])[list(d[1])])
+
+    shape_strategy = shape if isinstance(shape, SearchStrategy) else st.just(shape)
+    return shape_strategy.flatmap(lambda s: arrays_of(int(np.prod(s))).map(
+        lambda flat: flat.reshape(s)))
 
 
 def _unary(shape: Shape) -> SearchStrategy[tuple]:

@@ -28,30 +28,73 @@ _MASKS = (less, less_equal, greater, greater_equal, equal, not_equal, logical_an
           logical_xor, logical_not, reductions.any, reductions.all)
 
 
+def _is_mask(key: Any) -> bool:
+    return isinstance(key, Value) and key._fn in _MASKS  # (an Op compares by identity)
+
+
 def _index(key: Any, shape: Any = None) -> Any:
-    """Unwrap Values used as indices: a comparison's result is a boolean mask, as ``x[x > 0]``
-    is in numpy and PyTorch; any other Value must hold whole numbers, the positions (and one of
-    0s and 1s shaped like `shape`, the indexed array's, is refused as ambiguous)."""
-    if isinstance(key, Value):
-        data = np.asarray(key.data)
-        if key._fn in _MASKS:  # (an Op compares by identity)
-            return data != 0
-        if not np.all(data == np.round(data)):
-            raise InvalidIndexError(f"[]: a Value used as an index must hold whole numbers "
-                                    f"(positions) or be a comparison's mask; got {_raw(key)}")
-        if data.size and shape is not None and data.shape == tuple(shape[:data.ndim]) and \
-                np.all((data == 0) | (data == 1)):  # a mask or positions? say which
-            made = "not recorded (no_grad?)" if key._fn is None else f"made by {key._fn.name!r}"
-            raise InvalidIndexError(
-                f"[]: a Value of 0s and 1s ({made}, not a recorded comparison) is ambiguous as an "
-                "index: use `key.data > 0` for a mask, or a numpy integer array for positions")
-        return data.astype(np.intp)
-    if type(key) is tuple:
-        return tuple(_index(k) for k in key)
-    return key
+    """Unwrap the Values of a key (alone or in a tuple) as `getitem` documents; `shape`, the
+    indexed array's, tells a mask from positions."""
+    parts = key if type(key) is tuple else (key,)
+    if not any(isinstance(k, Value) for k in parts):
+        return key
+    axes = _axes(parts, len(shape)) if shape is not None else [None] * len(parts)
+    unwrapped = tuple(_unwrap(k, shape, axis) if isinstance(k, Value) else k
+                      for k, axis in zip(parts, axes))
+    return unwrapped if type(key) is tuple else unwrapped[0]
+
+
+def _axes(parts: tuple, ndim: int) -> list:
+    """The first axis that each part of a key indexes, as numpy counts them: None adds an axis,
+    a boolean mask takes as many as it has, Ellipsis the ones the others leave."""
+    def taken(k: Any) -> int:
+        if k is None or k is Ellipsis:
+            return 0
+        if _is_mask(k) or (isinstance(k, np.ndarray) and k.dtype == bool):
+            return np.ndim(k.data if isinstance(k, Value) else k)
+        return 1
+    counts = [taken(k) for k in parts]
+    axes, axis = [], 0
+    for k, n in zip(parts, counts):
+        if k is Ellipsis:
+            axis += max(ndim - sum(counts), 0)
+        axes.append(axis)
+        axis += n
+    return axes
+
+
+def _unwrap(key: Value, shape: Any, axis: Any) -> Any:
+    """A comparison's result is a boolean mask; any other Value must hold whole numbers, the
+    positions, and one of 0s and 1s shaped like the axes it would mask is refused as ambiguous."""
+    data = np.asarray(key.data)
+    if _is_mask(key):
+        return data != 0
+    whole = np.isfinite(data) & (data == np.round(data)) & (np.abs(data) <= np.iinfo(np.intp).max)
+    if not whole.all():
+        raise InvalidIndexError(f"[]: a Value used as an index must hold whole numbers (positions) "
+                                f"or be a comparison's mask; got {data[~whole].flat[0]}")
+    if data.ndim and shape is not None and axis is not None and \
+            data.shape == tuple(shape[axis:axis + data.ndim]) and np.all((data == 0) | (data == 1)):
+        made = "not recorded (no_grad?)" if key._fn is None else f"made by {key._fn.name!r}"
+        raise InvalidIndexError(
+            f"[]: a Value of 0s and 1s ({made}, not a recorded comparison) is ambiguous as an "
+            "index: use `key.data > 0` for a mask (comparisons combine into one with & | ~), or "
+            "a numpy integer array for positions")
+    return data.astype(np.intp)
 
 
 def _getitem(x: Any, *, key: Any) -> Any:
+    """x[key], numpy's indexing (basic, integer arrays, boolean masks). A Value in the key (alone
+    or in a tuple) is read when the op runs:
+
+    - made by a comparison or a logical op (``x > 0``, ``(x > 0) & (x < 1)``, ``any``, ``all``):
+      a boolean mask, as ``x[x > 0]`` is in numpy and PyTorch;
+    - otherwise, positions: it must hold whole numbers (a float like 1.5, NaN or inf is an
+      InvalidIndexError naming the value, never truncated), and one of only 0s and 1s with the
+      shape of the axes it indexes, which could as well be a mask computed some other way
+      (``(x > 0) * 1.0``, or a comparison under no_grad), is an InvalidIndexError that says to
+      write ``key.data > 0`` for a mask or a numpy integer array for positions.
+    """
     if x.ndim == 0 and any(k is not None and k is not Ellipsis
                            for k in (key if type(key) is tuple else (key,))):
         raise ShapeError(f"[]: a scalar Value cannot be indexed (index {key!r})")
@@ -83,12 +126,19 @@ add_at: Op = Op("add_at", _add_at,
 
 # ---- indices: what the ops below accept, checked once -------------------------------------------
 def _indices(op: str, index: Any) -> np.ndarray:
-    """`index` (an integer array, a list, or a Value holding whole numbers) as an intp array."""
+    """`index` (an integer array, a list, or a Value holding whole numbers) as an intp array;
+    a boolean mask, or a comparison's Value of 0s and 1s, is refused rather than read as the
+    positions 0 and 1."""
+    if _is_mask(index):
+        raise InvalidIndexError(f"{op}: indices must be positions, not a comparison's mask (made "
+                                f"by {index._fn.name!r}); a mask selects with x[mask] or "
+                                "masked_fill")
     a = np.asarray(index.data if isinstance(index, Value) else index)
     if a.dtype.kind in "iu":
         return a.astype(np.intp, copy=False)
     if a.dtype.kind == "f" or a.size == 0:
-        whole = np.isfinite(a) & (a == np.round(a)) if a.size else np.ones(0, bool)
+        whole = np.isfinite(a) & (a == np.round(a)) & (np.abs(a) <= np.iinfo(np.intp).max) \
+            if a.size else np.ones(0, bool)
         if not whole.all():
             raise InvalidIndexError(f"{op}: indices must be whole numbers; got {a[~whole].flat[0]}")
         return a.astype(np.intp)
