@@ -109,3 +109,17 @@ def test_tape_needs_a_graph():
     with pytest.raises(BackwardError, match="Tape: the output is a leaf or a constant"):
         Tape(untracked)
     assert len(Tape(Value(2.0) * 3 + 1)) == 2
+
+
+def test_a_mask_computed_in_the_graph_is_recomputed_by_a_replay():
+    # x[x > 0]: the mask is a Value held in getitem's parameters, not one of its inputs
+    x = Value(np.array([1.0, -2.0, 3.0]), requires_grad=False)
+    w = Value(2.0)
+    tape = Tape((x[x > 0] * w).sum())
+    for batch in ([-1.0, 5.0, 1.0], [4.0, 4.0, -4.0]):
+        x.data = np.array(batch)
+        w.grad = 0.0
+        loss = tape.forward()
+        tape.backward()
+        positive = np.array(batch)[np.array(batch) > 0]
+        assert loss.item() == 2.0 * positive.sum() and w.grad == positive.sum()

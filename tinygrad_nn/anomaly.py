@@ -44,14 +44,11 @@ class detect_anomaly:
         self._outer: Optional[detect_anomaly] = mode.anomaly
         if self._outer is not None:  # nested: one record of origins
             self.origins = self._outer.origins
-        mode.anomaly = self
-        mode.plain = False
+        engine._set_mode(mode.grad, self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        mode = engine._MODE
-        mode.anomaly = self._outer
-        mode.plain = mode.grad and self._outer is None
+        engine._set_mode(engine._MODE.grad, self._outer)
 
     def __call__(self, fn: Callable) -> Callable:
         @wraps(fn)

@@ -29,7 +29,7 @@ import gc
 import itertools
 import math
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -52,6 +52,21 @@ class _Mode(threading.local):
 
 
 _MODE = _Mode()
+# How many threads are not in the plain mode (inside no_grad() or detect_anomaly()): while
+# none is, the operators' hot path reads this one global and not the thread-local switches.
+_UNPLAIN = 0
+
+
+def _set_mode(grad: bool, anomaly: Any) -> None:
+    """Set this thread's switches (grad mode, anomaly mode), keeping `_UNPLAIN` right."""
+    global _UNPLAIN
+    mode = _MODE
+    mode.grad, mode.anomaly = grad, anomaly
+    plain = grad and anomaly is None
+    if plain != mode.plain:
+        with _EPOCH_LOCK:
+            _UNPLAIN += -1 if plain else 1
+        mode.plain = plain
 _EPOCH = 0  # how many times data has been modified through the API (see Value._stamp)
 _EPOCH_LOCK = threading.Lock()
 # backward() calls run one at a time: two threads adding into the same leaf's gradient (or
@@ -274,7 +289,7 @@ class Op:
                     raise _explain(name, [d], e) from None
                 if type(out) is not float and type(out) is not ndarray:
                     out = _normalize(out, [d])
-                if not _MODE.plain:
+                if _UNPLAIN and not _MODE.plain:
                     return _moded(out, op, (x,), None)
                 if x.requires_grad:
                     return _node(out, op, x, None, None, differentiable, True, ())
@@ -308,7 +323,7 @@ class Op:
                 raise _explain(name, [da, db], e) from None
             if type(out) is not float and type(out) is not ndarray:
                 out = _normalize(out, [da, db])
-            if not _MODE.plain:
+            if _UNPLAIN and not _MODE.plain:
                 return _moded(out, op, (a, b), None)
             if a.requires_grad or b.requires_grad:
                 return _node(out, op, a, b, None, differentiable, True, ())
@@ -346,7 +361,7 @@ def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
     their data, then the node (see `_node`)."""
     inputs = tuple([a if isinstance(a, Value) else constant(a, op.name) for a in inputs])
     out = op.run([v._data for v in inputs], params)
-    if not _MODE.plain:
+    if _UNPLAIN and not _MODE.plain:
         return _moded(out, op, inputs, params)
     return _record(out, op, inputs, params)
 
@@ -1155,12 +1170,14 @@ def _origin(node: Value) -> str:
     return f"; {node._fn.name} was created at {where}" if where else ""
 
 
-def _toposort(roots: Sequence[Value], clear: bool) -> list:
+def _toposort(roots: Sequence[Value], clear: bool, params: bool = False) -> list:
     """The intermediate nodes the `roots` depend on (roots included), inputs before outputs,
     found without recursion. Leaves are left out: they take their share as it arrives.
 
     With `clear`, it sets the grad of each node it lists to None, so that backward() can
-    accumulate this call's gradient there from zero (leaves keep theirs: they accumulate)."""
+    accumulate this call's gradient there from zero (leaves keep theirs: they accumulate).
+    With `params`, Values held in an op's parameters (the mask in ``x[x > 0]``) count as its
+    inputs too: a replay must recompute them, though no gradient flows into them."""
     order: list = []
     visited: set = set()  # of nodes: a Value hashes by identity, as fast as a set can be
     for root in roots:
@@ -1178,10 +1195,22 @@ def _toposort(roots: Sequence[Value], clear: bool) -> list:
             if clear:
                 node.grad = None
             stack.append((node, True))
-            for child in (node._a, node._b, *node._rest):
+            children = (node._a, node._b, *node._rest)
+            if params and node._kw:
+                children += tuple(_values_in(node._kw.values()))
+            for child in children:
                 if child is not None and child._fn is not None and child not in visited:
                     stack.append((child, False))
     return order
+
+
+def _values_in(items: Iterable[Any]) -> Iterator[Value]:
+    """The Values among `items`, looking into tuples and lists (an index key's parts)."""
+    for item in items:
+        if isinstance(item, Value):
+            yield item
+        elif isinstance(item, (tuple, list)):
+            yield from _values_in(item)
 
 
 def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[Sequence[Value]],
@@ -1447,13 +1476,11 @@ class no_grad:
     def __enter__(self) -> None:
         mode = _MODE
         mode.saved.append(mode.grad)  # the thread's own stack: blocks nest whatever the instance
-        mode.grad = self._enabled
-        mode.plain = self._enabled and mode.anomaly is None
+        _set_mode(self._enabled, mode.anomaly)
 
     def __exit__(self, *exc: Any) -> None:
         mode = _MODE
-        mode.grad = mode.saved.pop()
-        mode.plain = mode.grad and mode.anomaly is None
+        _set_mode(mode.saved.pop(), mode.anomaly)
 
     def __call__(self, fn: Callable) -> Callable:
         @wraps(fn)

@@ -45,7 +45,8 @@ class Tape:
             raise BackwardError("Tape: the output is a leaf or a constant, there is no graph to "
                                 "record (build it with gradients on, outside no_grad())")
         self.output: Value = output
-        self.nodes: list = _toposort([output], clear=True)  # the ops' results, inputs first
+        # the ops' results, inputs first, with the Values that ops' parameters hold (masks)
+        self.nodes: list = _toposort([output], clear=True, params=True)
 
     def forward(self) -> Value:
         """Recompute every node from the current data of the leaves; returns the output."""
