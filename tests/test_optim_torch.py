@@ -1,6 +1,7 @@
 """SGD, Adam, AdamW, RMSprop and Adagrad step by step against torch.optim (float64, 1e-12),
-over hypothesis-drawn settings and two parameter groups; parameter groups, the lr property and
-state dicts; argument checks."""
+over hypothesis-drawn settings and two parameter groups, also with gradients and parameters
+changed in place between steps (the state must copy, never alias them); parameter groups, the
+lr property and state dicts; argument checks."""
 
 import math
 
@@ -52,8 +53,36 @@ class Run:
             np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
-def agree(ours, theirs, group, defaults, steps=STEPS):
-    run = Run(ours, theirs, group, defaults)
+class InPlaceRun(Run):
+    """A Run whose array gradients live in arrays the caller keeps and writes in place (as
+    code that zeroes ``p.grad[...] = 0`` does), and whose array parameters are also scaled in
+    place after each step, in both libraries: optimizer state that aliased a gradient or a
+    parameter's data (a momentum buffer that *is* the first gradient) would change with them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grads = [np.zeros_like(p.data) for p in self.ours[:2]]
+
+    def step(self):
+        self.opt.zero_grad()
+        loss(*self.data, *self.ours).backward()
+        for p, kept in zip(self.ours, self.grads):
+            kept[...] = p.grad
+            p.grad = kept
+        self.opt.step()
+        self.torch_opt.zero_grad()
+        loss(*(torch.tensor(a) for a in self.data), *self.theirs).backward()
+        self.torch_opt.step()
+        for kept in self.grads:
+            kept[...] = 0.0
+        for p, t in zip(self.ours[:2], self.theirs[:2]):
+            p.data *= 0.9
+            with torch.no_grad():
+                t.mul_(0.9)
+
+
+def agree(ours, theirs, group, defaults, steps=STEPS, run=Run):
+    run = run(ours, theirs, group, defaults)
     for _ in range(steps):
         run.step()
         run.check()
@@ -66,9 +95,8 @@ decays = st.one_of(st.just(0.0), st.floats(0.0, 0.1))
 epsilons = st.floats(1e-10, 1e-4).map(lambda e: float(f"{e:.3g}"))
 
 
-@EXAMPLES
-@given(st.data())
-def test_sgd_agrees_with_torch(data):
+# ---- each optimizer's settings, drawn: (settings of the first group, the defaults) ---------
+def sgd_settings(data):
     momentum = data.draw(st.one_of(st.just(0.0), st.floats(0.0, 0.95)))
     dampening = data.draw(st.one_of(st.just(0.0), st.floats(0.0, 0.9)))
     nesterov = momentum > 0 and dampening == 0 and data.draw(st.booleans())
@@ -76,43 +104,70 @@ def test_sgd_agrees_with_torch(data):
     defaults = dict(lr=data.draw(rates), momentum=momentum, dampening=dampening,
                     nesterov=nesterov, weight_decay=data.draw(decays),
                     maximize=data.draw(st.booleans()))
-    agree(SGD, torch.optim.SGD, group, defaults)
+    return group, defaults
 
 
-@EXAMPLES
-@given(st.data(), st.sampled_from(["Adam", "AdamW"]))
-def test_adam_and_adamw_agree_with_torch(data, name):
+def adam_settings(data):
     group = dict(lr=data.draw(rates), weight_decay=data.draw(decays),
                  betas=(data.draw(st.floats(0.0, 0.99)), data.draw(st.floats(0.5, 0.9999))))
     defaults = dict(lr=data.draw(st.floats(1e-3, 0.1)), eps=data.draw(epsilons),
                     weight_decay=data.draw(decays), amsgrad=data.draw(st.booleans()),
                     maximize=data.draw(st.booleans()))
-    ours = {"Adam": Adam, "AdamW": AdamW}[name]
-    agree(ours, getattr(torch.optim, name), group, defaults)
+    return group, defaults
 
 
-@EXAMPLES
-@given(st.data())
-def test_rmsprop_agrees_with_torch(data):
+def rmsprop_settings(data):
     group = dict(lr=data.draw(st.floats(1e-3, 0.05)), alpha=data.draw(st.floats(0.5, 0.999)),
                  momentum=data.draw(st.one_of(st.just(0.0), st.floats(0.0, 0.9))))
     defaults = dict(lr=data.draw(st.floats(1e-3, 0.05)), eps=data.draw(epsilons),
                     weight_decay=data.draw(decays), centered=data.draw(st.booleans()),
                     momentum=data.draw(st.one_of(st.just(0.0), st.floats(0.0, 0.9))),
                     maximize=data.draw(st.booleans()))
-    agree(RMSprop, torch.optim.RMSprop, group, defaults)
+    return group, defaults
 
 
-@EXAMPLES
-@given(st.data())
-def test_adagrad_agrees_with_torch(data):
+def adagrad_settings(data):
     # (torch starts every group's sum at the constructor's initial_accumulator_value, even for
     # a group that sets its own; we use the group's: it is given here for all groups alike)
     group = dict(lr=data.draw(rates), lr_decay=data.draw(st.floats(0.0, 0.5)))
     defaults = dict(lr=data.draw(rates), eps=data.draw(epsilons), weight_decay=data.draw(decays),
                     initial_accumulator_value=data.draw(st.floats(0.0, 1.0)),
                     maximize=data.draw(st.booleans()))
-    agree(Adagrad, torch.optim.Adagrad, group, defaults)
+    return group, defaults
+
+
+OPTIMIZERS = {"SGD": (SGD, sgd_settings), "Adam": (Adam, adam_settings),
+              "AdamW": (AdamW, adam_settings), "RMSprop": (RMSprop, rmsprop_settings),
+              "Adagrad": (Adagrad, adagrad_settings)}
+
+
+@EXAMPLES
+@given(st.data())
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_agrees_with_torch(name, data):
+    ours, draw = OPTIMIZERS[name]
+    agree(ours, getattr(torch.optim, name), *draw(data))
+
+
+@EXAMPLES
+@given(st.data())
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_state_is_a_copy_so_gradients_and_data_changed_in_place_agree_with_torch(name, data):
+    ours, draw = OPTIMIZERS[name]
+    agree(ours, getattr(torch.optim, name), *draw(data), steps=4, run=InPlaceRun)
+
+
+def test_sgd_momentum_survives_the_gradient_being_zeroed_in_place():
+    # b = g = 1 and p = -1 after the first step; with the gradient zeroed in place, the second
+    # step moves by b = 0.9 * 1 + 0 = 0.9 (a buffer that was the gradient array would be 0)
+    p = Value(np.zeros(1))
+    opt = SGD([p], lr=1.0, momentum=0.9)
+    p.grad = np.ones(1)
+    opt.step()
+    p.grad[...] = 0.0
+    opt.step()
+    assert p.data.tolist() == [-1.9]
+    assert opt.state[p]["momentum_buffer"].tolist() == [0.9]
 
 
 def test_adagrad_starts_each_groups_sum_at_the_groups_own_value():

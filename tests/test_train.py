@@ -9,9 +9,9 @@ import pytest
 
 from tinygrad_nn import ShapeError, UnsupportedTypeError, Value, is_grad_enabled
 from tinygrad_nn.losses import cross_entropy, mse
-from tinygrad_nn.nn import MLP, Layer, Module, Neuron
+from tinygrad_nn.nn import MLP, Layer, Linear, Module, Neuron
 from tinygrad_nn.nn.utils import clip_grad_norm_
-from tinygrad_nn.optim import SGD, Adam, lr_scheduler
+from tinygrad_nn.optim import SGD, Adam, AdamW, lr_scheduler
 from tinygrad_nn.train import History, accuracy, fit, predict
 
 
@@ -445,3 +445,65 @@ def test_fit_refuses_bad_schedules_and_limits(kwargs, error, message):
     X, y = blobs(4)
     with pytest.raises(error, match=message):
         fit(classifier(), cross_entropy, X, y, Frozen(), **kwargs)
+
+
+# ---- frozen parameters and sub-modules held in dicts ---------------------------------------------
+class Blocks(Module):
+    """Two layers held in a dict attribute, and a constant Value that needs no gradient."""
+
+    def __init__(self):
+        self.blocks = {"first": Linear(2, 4, seed=0), "last": Linear(4, 2, seed=1)}
+        self.scale = Value(np.array(0.5), requires_grad=False)
+
+    def forward(self, x):
+        return self.blocks["last"]((self.blocks["first"](x) * self.scale).tanh())
+
+
+def test_fit_trains_layers_held_in_a_dict_and_restores_the_best_on_early_stopping():
+    X, y = blobs()
+    model = Blocks()
+    assert [name for name, _ in model.named_parameters()] == [
+        "blocks.first.weight", "blocks.first.bias", "blocks.last.weight", "blocks.last.bias"]
+    before = model.state_dict()
+    states = []
+    history = fit(model, cross_entropy, X, y, SGD(model.parameters(), lr=0.5), epochs=30,
+                  validation_split=0.25, seed=0, early_stopping=2,
+                  callback=lambda epoch, logs: states.append(model.state_dict()))
+    after = model.state_dict()
+    assert all(not np.array_equal(before[name], after[name]) for name in before if name != "scale")
+    assert after["scale"] == 0.5
+    assert all(np.array_equal(after[name], states[history.best_epoch][name]) for name in after)
+    assert accuracy(model, X, y) == 1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda params: AdamW(params, lr=0.05, weight_decay=0.5),
+])
+def test_frozen_parameters_stay_put_though_the_optimizer_was_built_before(make):
+    # weight decay and momentum would move a frozen weight whose gradient is zero
+    X, y = blobs()
+    model = Blocks()
+    optimizer = make(model.parameters())
+    model.blocks["first"].requires_grad_(False)
+    first = model.blocks["first"].state_dict()
+    last = model.blocks["last"].weight.data.copy()
+    fit(model, cross_entropy, X, y, optimizer, epochs=3, batch_size=8, seed=0)
+    assert all(np.array_equal(v, first[k]) for k, v in model.blocks["first"].state_dict().items())
+    assert not np.array_equal(model.blocks["last"].weight.data, last)
+
+
+def test_a_layer_frozen_by_the_callback_stops_changing_from_the_next_epoch():
+    X, y = blobs()
+    model = Blocks()
+    frozen = {}
+
+    def freeze(epoch, logs):
+        if epoch == 1:
+            model.blocks["first"].requires_grad_(False)
+            frozen.update(model.blocks["first"].state_dict())
+    start = model.blocks["first"].weight.data.copy()
+    fit(model, cross_entropy, X, y, SGD(model.parameters(), lr=0.1, momentum=0.9), epochs=4,
+        seed=0, callback=freeze)
+    assert not np.array_equal(frozen["weight"], start)
+    assert all(np.array_equal(v, frozen[k]) for k, v in model.blocks["first"].state_dict().items())

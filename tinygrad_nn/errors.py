@@ -36,9 +36,9 @@ class BackwardError(TinygradNNError, RuntimeError):
     """backward() cannot run as asked (a non-scalar output without a gradient, a bad seed)."""
 
 
-class NonFiniteError(TinygradNNError, FloatingPointError):
+class NonFiniteError(DomainError, FloatingPointError):
     """A NaN or an infinity where a finite number is required: found by detect_anomaly(), by
-    fit() in a loss or a weight, by minimize() in the objective."""
+    fit() in the data, a loss, a gradient or a weight, by minimize() in the objective."""
 
 
 class GraphvizNotFoundError(TinygradNNError, RuntimeError):

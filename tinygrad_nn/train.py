@@ -17,12 +17,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 import math
-from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, NoReturn, Optional, Protocol,
+                    Sequence, Tuple, Union)
 
 import numpy as np
 
 from .engine import Value, no_grad
-from .errors import ShapeError, UnsupportedTypeError
+from .errors import NonFiniteError, ShapeError, UnsupportedTypeError
+from .finite import all_finite, check_data, largest, listed, nonfinite_entries, nonfinite_rows
 from .losses import one_hot_targets
 from .nn import Module
 from .nn.utils import clip_grad_norm_, clip_grad_value_
@@ -220,21 +222,39 @@ def _scheduling(scheduler: Any, when: str, optimizer: Stepper
     return set_rate, None
 
 
+@dataclass
+class _Samples:
+    """Samples that fit trains or validates on; `rows[i]` is where sample i sits in `source`,
+    the array the caller passed ("X" or "validation_data[0]"), for error messages."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rows: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
 def _split(X: np.ndarray, y: np.ndarray, fraction: float, validation_data: Optional[Sequence[Any]],
-           rng: np.random.Generator) -> Tuple[Data, Optional[Data]]:
-    """(training data, validation data or None): `validation_data` as given, or a random
+           rng: np.random.Generator) -> Tuple[_Samples, Optional[_Samples]]:
+    """(training samples, validation samples or None): `validation_data` as given, or a random
     `fraction` of the samples held out (random, since datasets often come sorted by class)."""
+    everything = np.arange(len(X))
     if validation_data is not None:
         if fraction:
             raise ValueError("fit: give validation_split or validation_data, not both")
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
         X_val, y_val = validation_data
-        return (X, y), _check_data(X_val, y_val, "fit (validation_data)")
+        X_val, y_val = _check_data(X_val, y_val, "fit (validation_data)")
+        check_data("fit", **{"validation_data[0]": X_val, "validation_data[1]": y_val})
+        return (_Samples(X, y, everything, "X"),
+                _Samples(X_val, y_val, np.arange(len(X_val)), "validation_data[0]"))
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fit: validation_split must lie in [0, 1); got {fraction}")
     if not fraction:
-        return (X, y), None
+        return _Samples(X, y, everything, "X"), None
     held_out = round(len(X) * fraction)
     if not 0 < held_out < len(X):
         raise ValueError(f"fit: validation_split={fraction} of {len(X)} samples leaves "
@@ -242,7 +262,42 @@ def _split(X: np.ndarray, y: np.ndarray, fraction: float, validation_data: Optio
                          "both need at least one")
     order = rng.permutation(len(X))
     train, val = order[held_out:], order[:held_out]
-    return (X[train], y[train]), (X[val], y[val])
+    return _Samples(X[train], y[train], train, "X"), _Samples(X[val], y[val], val, "X")
+
+
+# ---- non-finite numbers: stop at the first, say where it came from ------------------------------
+def _watched(model: Module, optimizer: Stepper) -> List[Tuple[str, Value]]:
+    """The parameters a step may change, by name: the model's (dotted names, as in its
+    state_dict), then any other trainable one the optimizer holds."""
+    named = list(model.named_parameters())
+    known = {id(p) for _, p in named}
+    held = [p for group in getattr(optimizer, "param_groups", None) or () for p in group["params"]]
+    named += [(p.label or f"the optimizer's parameter {i}", p) for i, p in enumerate(held)
+              if id(p) not in known and p.requires_grad]
+    return named
+
+
+def _largest(named: Iterable[Tuple[str, Any]]) -> str:
+    size, name = largest(named)
+    return f"{size:.3g}, in {name}" if name else "0"
+
+
+def _bad_outputs(outputs: Any, samples: _Samples, rows: np.ndarray,
+                 watched: List[Tuple[str, Value]]) -> str:
+    """Why a loss is non-finite though the data are finite: the model's outputs (naming the
+    rows at fault), or loss_fn itself; with the largest parameter, huge in a diverging run."""
+    params = f"the largest parameter is {_largest(watched)}"
+    if not isinstance(outputs, Value):
+        return f"the model's outputs are a {type(outputs).__name__}, not checked here; {params}"
+    if all_finite(outputs):
+        return (f"the model's outputs are finite (the largest is "
+                f"{largest([('', outputs)])[0]:.3g}), so loss_fn made it (an overflow?); {params}")
+    found = ""
+    if outputs.ndim and len(outputs) == len(rows):
+        bad = samples.rows[rows[nonfinite_rows(outputs)]]
+        found = f" for rows {listed(bad)} of {samples.source}"
+    return (f"the model's outputs are non-finite{found}, though the data are finite; {params} "
+            "(grown huge? lower the learning rate)")
 
 
 def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y: Any,
@@ -284,6 +339,17 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
       `nn.utils`), between backward() and the optimizer's step; so both limits hold.
 
     Modules are in training mode during the epochs and get their modes back at the end.
+    Frozen parameters (``requires_grad=False``) are never changed, even when the optimizer was
+    built before they were frozen: the optimizers skip them, so no weight decay or momentum either.
+
+    No NaN or infinity goes unnoticed: fit raises NonFiniteError (a DomainError), naming where
+    it came from, when the data hold one (the rows), when a batch's loss is non-finite (the
+    epoch and batch, and the rows whose outputs are non-finite), when backward() gives a
+    non-finite gradient or a step leaves a parameter non-finite (the parameters), or when the
+    validation loss is non-finite. The model then holds the parameters of the last good step, or, when the step
+    itself went wrong, those it left (named in the error: undoing a step would mean copying
+    every parameter at every step); with `early_stopping`, those of the best epoch so far, as
+    after an early stop.
     """
     X, y = _check_data(X, y, "fit")
     epochs = _integer("fit", "epochs", epochs, 1)
@@ -298,60 +364,102 @@ def fit(model: Module, loss_fn: Callable[[Value, np.ndarray], Value], X: Any, y:
     per_batch = scheduler_step == "batch"
     max_norm, max_value = _limit("clip_grad_norm", clip_grad_norm), \
         _limit("clip_grad_value", clip_grad_value)
-    params = model.parameters()
     groups = getattr(optimizer, "param_groups", None)
     rng = np.random.default_rng(seed)
-    (X, y), validation = _split(X, y, validation_split, validation_data, rng)
+    check_data("fit", X=X, y=y)
+    train, validation = _split(X, y, validation_split, validation_data, rng)
     scored_threshold = threshold if "accuracy" in metrics else None
     history = History(monitor="loss" if validation is None else "val_loss")
     best, best_state, waited = math.inf, None, 0
+    params, watched = model.parameters(), _watched(model, optimizer)
+    checked = [p for _, p in watched]
+    clipping = max_norm is not None or max_value is not None
+
+    def stop(message: str, stepped: bool = False) -> NoReturn:
+        """Raise a non-finite error, leaving the model as fit's docstring says."""
+        if best_state is not None:
+            model.load_state_dict(best_state)
+            kept = f"those of epoch {history.best_epoch}, the best so far (early_stopping)"
+        else:
+            kept = "those the failed step left" if stepped else "those after the last good step"
+        losses = [f"{value:.4g}" for value in history.loss[-5:]]
+        so_far = ", ".join(losses if len(history.loss) <= 5 else ["...", *losses]) or "none"
+        raise NonFiniteError(f"{message}. The model's parameters are {kept}; the losses of the "
+                          f"epochs so far: {so_far}")
+
+    def gradients_finite() -> bool:
+        return all(all_finite(p.grad) for p in checked if p.grad is not None)
+
+    def bad_gradients(where: str, loss: Value, done: str) -> str:
+        broken = ", ".join(nonfinite_entries((name, p.grad) for name, p in watched))
+        return (f"{where}: the loss {loss.item():.6g} is finite but backward() gave non-finite "
+                f"gradients to {broken}, {done} (an op at the edge of its domain, or an "
+                "overflow)")
 
     def train_epoch(bar: Any, epoch: int) -> Dict[str, float]:
-        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        order = rng.permutation(len(train)) if shuffle else np.arange(len(train))
         totals: Dict[str, float] = {}
         rate = None
-        for batch, start in enumerate(range(0, len(X), batch_size)):
+        for batch, start in enumerate(range(0, len(train), batch_size)):
             if set_rate is not None and (per_batch or batch == 0):
                 set_rate(epoch * batches + batch if per_batch else epoch)
             if batch == 0 and groups:
                 rate = float(groups[0]["lr"])
             rows = order[start:start + batch_size]
+            where = f"fit: epoch {epoch}, batch {batch} (counting from 0)"
             optimizer.zero_grad()
-            outputs = model(X[rows])
-            loss = checked_loss(loss_fn(outputs, y[rows]), "fit")
+            outputs = model(train.X[rows])
+            loss = checked_loss(loss_fn(outputs, train.y[rows]), "fit")
+            if not all_finite(loss):
+                stop(f"{where}: the loss is {loss.item()}, so its step was not taken; "
+                     + _bad_outputs(outputs, train, rows, watched))
             loss.backward()
+            if clipping and not gradients_finite():  # clipping could turn inf into a number
+                stop(bad_gradients(where, loss, "so the step was not taken"))
             if max_value is not None:
                 clip_grad_value_(params, max_value)
             if max_norm is not None:
                 clip_grad_norm_(params, max_norm)
             optimizer.step()
+            if not all(all_finite(p) for p in checked):  # a non-finite gradient shows here too
+                broken = ", ".join(nonfinite_entries(watched))
+                if not gradients_finite():
+                    stop(bad_gradients(where, loss, f"and the step made {broken} non-finite"),
+                         stepped=True)
+                rates = f" (lr={groups[0]['lr']:.3g})" if groups else ""
+                stop(f"{where}: the optimizer's step made {broken} non-finite from finite "
+                     f"gradients (the largest is {_largest((n, p.grad) for n, p in watched)}); "
+                     f"too large a learning rate{rates}?", stepped=True)
             if step_scheduler is not None and per_batch:
                 step_scheduler()
-            for name, value in _measure(outputs, loss, y[rows], scored_threshold).items():
+            for name, value in _measure(outputs, loss, train.y[rows], scored_threshold).items():
                 totals[name] = totals.get(name, 0.0) + value * len(rows)
             bar.update(1)
         if step_scheduler is not None and not per_batch:
             step_scheduler()
-        logs = {name: total / len(X) for name, total in totals.items()}
+        logs = {name: total / len(train) for name, total in totals.items()}
         if rate is not None:
             logs["lr"] = rate
         return logs
 
-    def validate(data: Data) -> Dict[str, float]:
-        X_val, y_val = data
+    def validate(data: _Samples, epoch: int) -> Dict[str, float]:
         with _inference(model):
-            outputs = model(X_val)
-            loss = checked_loss(loss_fn(outputs, y_val), "fit (validation)")
-            logs = _measure(outputs, loss, y_val, scored_threshold)
+            outputs = model(data.X)
+            loss = checked_loss(loss_fn(outputs, data.y), "fit (validation)")
+            if not all_finite(loss):
+                stop(f"fit: the validation loss after epoch {epoch} (counting from 0) is "
+                     f"{loss.item()}; " + _bad_outputs(outputs, data, np.arange(len(data)),
+                                                      watched))
+            logs = _measure(outputs, loss, data.y, scored_threshold)
         return {"val_" + name: value for name, value in logs.items()}
 
-    batches = math.ceil(len(X) / batch_size)
+    batches = math.ceil(len(train) / batch_size)
     with _mode(model, True), progress_bar(progress, total=epochs * batches, unit="batch") as bar:
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
             logs = train_epoch(bar, epoch)
             if validation is not None:
-                logs.update(validate(validation))
+                logs.update(validate(validation, epoch))
             history.record(logs)
             bar.set_postfix(logs)
             if callback is not None:

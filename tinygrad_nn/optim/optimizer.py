@@ -192,7 +192,9 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:  # as in torch, a parameter without a gradient is left alone
+                # as in torch, a parameter without a gradient is left alone; a frozen one too,
+                # even when it was frozen after the optimizer was built (no decay, no momentum)
+                if p.grad is None or not p.requires_grad:
                     continue
                 grad = p.grad.data if isinstance(p.grad, Value) else p.grad
                 change = self._update(p.data, -grad if group["maximize"] else grad,
