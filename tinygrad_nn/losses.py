@@ -37,6 +37,8 @@ def one_hot_targets(targets: Any, m: int, k: int, who: str, dtype: Any = np.floa
 
 def _check_labels(y: np.ndarray, k: int, who: str) -> None:
     """Class labels must be whole numbers 0..k-1 (NaN and inf are neither)."""
+    if y.dtype.kind in "iu" and (not y.size or 0 <= y.min() and y.max() < k):
+        return  # integers in range: the common case, two reductions
     y = np.asarray(y, dtype=np.float64)
     bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) | (y >= k)
     if bad.any():

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
 import numpy as np
 
-from ..engine import Value, zero_grad
+from ..engine import Value, mark_modified, zero_grad
 from ..errors import ShapeError, UnsupportedTypeError
 
 ParamGroup = Dict[str, Any]
@@ -190,6 +190,7 @@ class Optimizer:
         first (it should zero the gradients, compute the loss, call backward() and return the
         loss, as in torch); step returns what it returned, else None."""
         loss = closure() if closure is not None else None
+        stepped: list = []
         for group in self.param_groups:
             for p in group["params"]:
                 # as in torch, a parameter without a gradient is left alone; a frozen one too,
@@ -197,12 +198,15 @@ class Optimizer:
                 if p.grad is None or not p.requires_grad:
                     continue
                 grad = p.grad.data if isinstance(p.grad, Value) else p.grad
-                change = self._update(p.data, -grad if group["maximize"] else grad,
+                data = p.data
+                change = self._update(data, -grad if group["maximize"] else grad,
                                       self.state.setdefault(p, {}), group)
-                if type(p.data) is float:
-                    p.data = float(p.data - change)
+                if type(data) is float:
+                    p.data = float(data - change)
                 else:  # in place: no second large temporary (fresh pages cost more than math)
-                    p.data -= change
+                    data -= change
+                    stepped.append(p)
+        mark_modified(*stepped)  # once for all: graphs built before the step must not backprop
         return loss
 
     def _update(self, data: Any, grad: Any, state: Dict[str, Any], group: ParamGroup) -> Any:
