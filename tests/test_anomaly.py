@@ -137,3 +137,19 @@ def test_a_nan_planted_in_the_data_is_caught_at_the_first_op(values, where):
     with detect_anomaly():
         with pytest.raises(NonFiniteError, match="NaN"):
             layer(Value(data.reshape(1, -1), requires_grad=False))
+
+
+def test_a_tape_replay_is_checked_forward_and_backward():
+    from tinygrad_nn import Tape
+    x = Value(np.array([1.0, 2.0]), requires_grad=False)
+    w = Value(np.array([1.0, 1.0]))
+    tape = Tape((x * w).sum() * 1e200)
+    x.data = np.array([1e200, 1.0])
+    with detect_anomaly(), np.errstate(over="ignore"):
+        with pytest.raises(NonFiniteError, match=r"\* \(forward\)"):
+            tape.forward()
+    x.data = np.array([1e-200, 1.0])
+    tape.forward()
+    with detect_anomaly(), np.errstate(over="ignore"):
+        tape.backward()  # d/dw = x * 1e200: finite
+    np.testing.assert_allclose(w.grad, [1.0, 1e200])

@@ -472,3 +472,18 @@ def test_ops_on_a_leaf_without_gradient_are_recorded_so_replays_recompute_them()
     assert not y.requires_grad and y._fn is not None and y._prev[0]._prev == (x,)
     c = 3.0 * tn.constant(np.ones(2))  # constants mixed in: no history kept
     assert c._fn is None
+
+
+def test_assigning_data_converts_as_value_does_and_refuses_what_it_cannot_hold():
+    v = Value(np.ones(2))
+    v.data = np.array([1, 2])
+    assert v.data.dtype == np.float64 and v.data.tolist() == [1.0, 2.0]
+    kept = np.zeros(3, np.float32)
+    v.data = kept
+    assert v.data is kept  # a float array is used as it is
+    v.data = 3
+    assert type(v.data) is float
+    for bad in ("abc", None, np.array(["a"])):
+        with pytest.raises(UnsupportedTypeError, match="Value.data"):
+            v.data = bad
+    assert type(v.data) is float  # a refused assignment leaves the data as it was

@@ -459,12 +459,15 @@ class Value:
         the Value as modified, as optimizer steps and `load_state_dict` do: a backward pass
         through a graph that used the old data then raises instead of silently mixing old and
         new values. Writing into the array (``p.data[...] = 0``) is numpy's business and is not
-        seen; call `mark_modified(p)` after such a write if a graph may still use ``p``."""
+        seen; call `mark_modified(p)` after such a write if a graph may still use ``p``.
+        What is assigned is converted as `Value` converts (numbers to floats, integer arrays to
+        float64; a float32 or float64 array is kept as it is, not copied); anything else, such
+        as a string or None, is refused with an `UnsupportedTypeError`."""
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = value
+        self._data = as_data(value, "Value.data")  # a float or a float array, as any Value holds
         mark_modified(self)
 
     # ---- what it holds --------------------------------------------------------------------

@@ -50,12 +50,14 @@ class Tape:
 
     def forward(self) -> Value:
         """Recompute every node from the current data of the leaves; returns the output."""
-        epoch = engine._EPOCH
+        epoch, anomaly = engine._EPOCH, engine._MODE.anomaly
         for node in self.nodes:
             a, b = node._a, node._b
             datas = (a._data,) if b is None else (a._data, b._data, *[v._data for v in node._rest])
             node._data = node._fn.run(datas, node._kw)
             node._stamp = epoch  # computed from the current data: current again
+            if anomaly is not None:  # inside detect_anomaly(): replayed results are checked too
+                anomaly.check_forward(node._fn, node._data, datas)
         return self.output
 
     def backward(self, grad: Any = None) -> None:
