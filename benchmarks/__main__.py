@@ -9,7 +9,7 @@ import sys
 
 BENCHMARKS = ["benchmarks.scalar", "benchmarks.tensor", "benchmarks.overhead", "benchmarks.per_op",
               "benchmarks.higher_order", "benchmarks.gradcheck_cost", "benchmarks.accuracy",
-              "benchmarks.conv"]
+              "benchmarks.conv", "benchmarks.joins"]
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
         args = ["--quick"] if quick and module in ("benchmarks.scalar", "benchmarks.tensor",
                                                     "benchmarks.per_op", "benchmarks.higher_order",
                                                     "benchmarks.accuracy",
-                                                    "benchmarks.conv") else []
+                                                    "benchmarks.conv", "benchmarks.joins") else []
         args += ["--repeats", "2"] if quick and module == "benchmarks.gradcheck_cost" else []
         subprocess.run([sys.executable, "-m", module, *args], check=True)
 

@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmarks import accuracy, before_after, higher_order, per_op, scalar, tensor
+from benchmarks import accuracy, before_after, higher_order, joins, per_op, scalar, tensor
 
 # float32 engines differ in summation order; autograd also mixes float64 into its float32 backward
 RTOL = {"float32": 1e-4, "float64": 1e-10}
@@ -97,3 +97,11 @@ def test_per_op_benchmark_times_each_op_beside_torch(name: str):
 def test_per_op_benchmark_runs_without_torch():
     result = per_op.measure("sin", None, repeats=1, target=0.001)
     assert "torch" not in result and result["tinygrad_nn"]["median"] > 0
+
+
+@pytest.mark.parametrize("kind", ["stack", "concatenate"])
+def test_the_joins_benchmark_computes_torchs_gradients_and_the_loops(kind):
+    pytest.importorskip("torch")
+    mine = joins.ours(kind, 300)()
+    np.testing.assert_array_equal(mine, joins.theirs(kind, 300)())
+    np.testing.assert_array_equal(mine, joins.ours("loop", 300)())
