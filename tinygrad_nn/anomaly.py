@@ -41,14 +41,16 @@ class detect_anomaly:
 
     def __enter__(self) -> "detect_anomaly":
         mode = engine._MODE
-        self._outer: Optional[detect_anomaly] = mode.anomaly
-        if self._outer is not None:  # nested: one record of origins
-            self.origins = self._outer.origins
+        outer = mode.anomaly
+        mode.saved_anomaly.append(outer)  # the thread's own stack, whatever the instance
+        if outer is not None and outer is not self:  # nested: one record of origins
+            self.origins = outer.origins
         engine._set_mode(mode.grad, self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        engine._set_mode(engine._MODE.grad, self._outer)
+        mode = engine._MODE
+        engine._set_mode(mode.grad, mode.saved_anomaly.pop())
 
     def __call__(self, fn: Callable) -> Callable:
         @wraps(fn)
@@ -86,10 +88,13 @@ class detect_anomaly:
             raise NonFiniteError(f"detect_anomaly: the gradient given to backward() has {bad}")
 
     def check_backward(self, node: Any, i: int, gi: Any, g: Any, inputs: Sequence[Any]) -> None:
-        """`gi`, what `node`'s op sent to its input `i` given `g`, must be finite."""
+        """`gi`, what `node`'s op sent to its input `i` given `g`, must be finite (node None:
+        what a leaf's hooks returned)."""
         if gi is None:
             return
         bad = self._bad(gi)
+        if bad and node is None:
+            raise NonFiniteError(f"detect_anomaly: a gradient hook on a leaf gave {bad}")
         if bad:
             where = self.origins.get(node, "a line not watched by detect_anomaly()")
             raise NonFiniteError(

@@ -26,6 +26,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from functools import wraps
 import gc
+import inspect
 import itertools
 import math
 import threading
@@ -47,6 +48,7 @@ class _Mode(threading.local):
     def __init__(self) -> None:
         self.grad = True       # off inside no_grad(), on again inside enable_grad()
         self.saved: list = []  # the grad switch outside each no_grad()/enable_grad() entered
+        self.saved_anomaly: list = []  # the anomaly mode outside each detect_anomaly() entered
         self.anomaly: Any = None  # the innermost detect_anomaly() of this thread, or None
         self.plain = True      # grad on and no anomaly check: the operators' one test
 
@@ -86,6 +88,10 @@ def mark_modified(*values: "Value") -> None:
 # == and != of a Value and None (or a string) give Python's answer, not an error
 _IDENTITY_FALLBACK = ("equal", "not_equal")
 REQUIRED = object()   # the default of an op parameter that must be given (reshape's shape)
+# Parameters that hold positions or masks (x[key], gather's index): Values are welcome there and
+# need no gradient. A Value that requires one anywhere else (masked_fill's value, an alpha)
+# would silently get none, so it is refused.
+POSITION_PARAMS = frozenset({"key", "index", "indices"})
 
 
 def identity_vjp(g: Any, out: Any, *inputs: Any, **kw: Any) -> Any:
@@ -360,6 +366,14 @@ def _apply(op: Op, inputs: tuple, params: Optional[dict]) -> "Value":
     """`op` on its inputs (numbers and arrays among them become constants): the forward on
     their data, then the node (see `_node`)."""
     inputs = tuple([a if isinstance(a, Value) else constant(a, op.name) for a in inputs])
+    if params:
+        for name, value in params.items():
+            if type(value) is Value and value.requires_grad and name not in POSITION_PARAMS:
+                raise UnsupportedTypeError(
+                    f"{op.name}: its parameter {name!r} is a Value that requires a gradient, "
+                    "but no gradient flows into an op's parameters; pass a number (or "
+                    "value.detach()), or compute with ops on Values (where(mask, value, x) for "
+                    "masked_fill)")
     out = op.run([v._data for v in inputs], params)
     if _UNPLAIN and not _MODE.plain:
         return _moded(out, op, inputs, params)
@@ -467,6 +481,11 @@ class Value:
 
     @data.setter
     def data(self, value: Any) -> None:
+        if self._fn is not None:
+            raise UnsupportedTypeError(
+                f"Value.data: this Value was computed by {self._fn.name}, and its gradient is "
+                "worked out from its data; assigning it would make that silently wrong. Assign "
+                "the data of a leaf (Value(...)), or of x.detach()")
         self._data = as_data(value, "Value.data")  # a float or a float array, as any Value holds
         mark_modified(self)
 
@@ -527,8 +546,11 @@ class Value:
         return np.asarray(self._data)
 
     def detach(self) -> "Value":
-        """A constant sharing this Value's data, cut off from the graph."""
-        return _leaf(self._data, requires_grad=False)
+        """A constant holding this Value's data, cut off from the graph: shared for a computed
+        Value, copied for a leaf, whose data an optimizer step changes in place (a graph built
+        on a shared copy would back-propagate with the new weights)."""
+        d = self._data
+        return _leaf(d if self._fn is not None or type(d) is float else d.copy(), False)
 
     def __pos__(self) -> "Value":
         return self
@@ -924,24 +946,31 @@ def _fit(grad: Any, data: Any) -> Any:
 
 def _fit_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum the axes that broadcasting added or stretched; spread a smaller gradient (a
-    reduction's) back over `shape`."""
+    reduction's) back over `shape`; drop or add axes of length 1. Anything else (a transposed
+    gradient) is a ShapeError."""
+    if grad.shape == shape:
+        return grad
+    size = math.prod(shape)
+    if grad.size == size and grad.size:  # as many numbers: only axes of length 1 may differ
+        if _squeezed(grad.shape) != _squeezed(shape) or grad.ndim == len(shape):
+            raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
+                             f"input's shape {shape}")
+        return grad.reshape(shape)
+    try:
+        joint: Optional[tuple] = np.broadcast_shapes(grad.shape, shape)
+    except ValueError:
+        joint = None
+    if joint != grad.shape and joint != shape:  # neither broadcast from nor onto `shape`
+        raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
+                         f"input's shape {shape}")
     if grad.ndim > len(shape):
         grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
     if grad.ndim == len(shape):
         axes = tuple(k for k, n in enumerate(shape) if n == 1 and grad.shape[k] != 1)
         if axes:
             grad = grad.sum(axis=axes, keepdims=True)
-    try:
-        if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
-            if grad.size == math.prod(shape):  # axes of length 1 dropped or added, no more
-                if _squeezed(grad.shape) != _squeezed(shape) and grad.size:
-                    raise ValueError
-                grad = grad.reshape(shape)
-            else:
-                grad = np.broadcast_to(grad, shape)
-    except ValueError:
-        raise ShapeError(f"a gradient of shape {grad.shape}, which does not reduce to the "
-                         f"input's shape {shape}") from None
+    if grad.shape != shape:  # a reduction's gradient: spread it back (a view, no copy)
+        grad = grad.reshape(shape) if grad.size == size else np.broadcast_to(grad, shape)
     return grad
 
 
@@ -979,16 +1008,21 @@ def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
     """First-order backward() from `root`, along `order` (its intermediate nodes, inputs first,
     their grads cleared), or along a fresh toposort when `order` is None. Gradients are stored
     in each node's `.grad` as they are summed: no dictionary, the fastest form. One backward
-    runs at a time (`_BACKWARD_LOCK`)."""
+    runs at a time (`_BACKWARD_LOCK`); one started by a hook inside another is refused, since it
+    would clear and refill the `.grad` of nodes the outer pass is summing into."""
     global _HELD
     seed = _seed(root._data, grad)
     anomaly = _MODE.anomaly
     # Backward frees nothing and makes no reference cycles, so the cyclic garbage collector
     # would only scan the (large, live) graph again and again: pause it meanwhile.
     with _BACKWARD_LOCK:
+        if _HELD is not None:
+            raise BackwardError("backward: called inside another backward() (from a gradient "
+                                "hook?); compute gradients there with tinygrad_nn.grad(...), "
+                                "which touches no .grad")
         collecting = gc.isenabled()
         gc.disable()
-        held, _HELD = _HELD, {}
+        _HELD = {}
         try:
             if order is None:
                 order = _toposort([root], clear=True)
@@ -1008,14 +1042,18 @@ def _backpropagate(root: Value, order: Optional[list], grad: Any) -> None:
                     else:
                         _propagate_checked(node, anomaly)
             for v, g in _HELD.values():  # leaves with hooks: the hooks see this call's total
-                _add(v, _run_hooks(v, g))
+                g = _run_hooks(v, g)
+                if anomaly is not None:
+                    anomaly.check_backward(None, 0, g, g, ())
+                _add(v, g)
         finally:
-            _HELD = held
+            _HELD = None
             if collecting:
                 gc.enable()
 
 
-_HELD: dict = {}  # during backward(): leaf -> (leaf, this call's gradient), for leaves with hooks
+# during backward(): leaf -> (leaf, this call's gradient), for leaves with hooks; None outside
+_HELD: Optional[dict] = None
 
 
 def _propagate(node: Value) -> None:
@@ -1053,6 +1091,8 @@ def _propagate_checked(node: Value, anomaly: Any) -> None:
         for i, gi in zip(wanted, _vjps(node._fn, wanted, node.grad, node._data, datas, node._kw)):
             anomaly.check_backward(node, i, gi, node.grad, datas)
             _accumulate(inputs[i], gi, node._fn, i)
+            # the sum it joined, too (a broadcast gradient summed back, paths adding up)
+            anomaly.check_backward(node, i, inputs[i].grad, node.grad, datas)
 
 
 def _vjps(fn: Op, wanted: Sequence[int], g: Any, out: Any, inputs: Sequence[Any],
@@ -1116,8 +1156,9 @@ def _add(v: Value, g: Any) -> None:
 
 def _hold(v: Value, g: Any) -> None:
     """Keep a hooked leaf's share of this backward() until the call's total is known."""
-    entry = _HELD.get(v)
-    _HELD[v] = (v, g if entry is None else entry[1] + g)
+    held: Any = _HELD
+    entry = held.get(v)
+    held[v] = (v, g if entry is None else entry[1] + g)
 
 
 def _run_hooks(v: Value, g: Any) -> Any:
@@ -1153,13 +1194,15 @@ def _check_versions(order: Sequence[Value]) -> None:
         return
     for node in order:
         stamp = node._stamp
-        for i, v in enumerate(node._prev):
+        inputs = node._prev + (tuple(_values_in(node._kw.values())) if node._kw else ())
+        for i, v in enumerate(inputs):
             if v._stamp > stamp:
                 what = f"parameter {v.name!r}" if v.name else \
                     f"{v.label!r}" if v.label else "a leaf" if v._fn is None else \
                     f"the result of {v._fn.name}"
+                which = f"input {i}" if i < len(node._prev) else "a Value among the parameters"
                 raise BackwardError(
-                    f"backward: input {i} of {node._fn.name} ({what}, shape {v.shape}) was "
+                    f"backward: {which} of {node._fn.name} ({what}, shape {v.shape}) was "
                     f"modified after {node._fn.name} used it (by an optimizer step, a load or an "
                     "assignment to .data), so its gradient would mix old and new values. "
                     "Compute the forward pass again after the update, or take every gradient "
@@ -1251,15 +1294,15 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
                 entry = grads.get(id(node))
                 if entry is None:
                     continue
+                g, fn = entry[1], node._fn
+                if node._hooks is not None:  # even when no input is wanted: node may be one
+                    g = _run_hooks(node, g)
+                    grads[id(node)] = (node, g)
                 inputs_ = node._prev
                 wanted = [i for i, c in enumerate(inputs_) if c.requires_grad
                           and (leads is None or id(c) in leads)]
                 if not wanted:
                     continue
-                g, fn = entry[1], node._fn
-                if node._hooks is not None:
-                    g = _run_hooks(node, g)
-                    grads[id(node)] = (node, g)
                 if create_graph:
                     for i, gi in zip(wanted, _graph_vjps(fn, wanted, g, node, inputs_, node._kw)):
                         if anomaly is not None:
@@ -1276,6 +1319,8 @@ def _backprop(outputs: Sequence[Value], seeds: Sequence[Any], inputs: Optional[S
                             add(inputs_[i], _fit(gi, datas[i]))
                         except ShapeError as e:
                             raise ShapeError(f"{fn.name}: the VJP for input {i} gave {e}") from None
+                        if anomaly is not None:  # summed back and added up, still finite?
+                            anomaly.check_backward(node, i, grads[id(inputs_[i])][1], g, datas)
             for key, (v, g) in list(grads.items()):  # leaves: their hooks see the total
                 if v._hooks is not None and v._fn is None:
                     grads[key] = (v, _run_hooks(v, g))
@@ -1486,9 +1531,24 @@ class no_grad:
         _set_mode(mode.saved.pop(), mode.anomaly)
 
     def __call__(self, fn: Callable) -> Callable:
+        mode = type(self)
+        if inspect.isgeneratorfunction(fn):  # every step of the generator in the mode, as torch
+            @wraps(fn)
+            def steps(*args: Any, **kwargs: Any) -> Any:
+                generator = fn(*args, **kwargs)
+                sent = None
+                while True:
+                    try:
+                        with mode():
+                            item = generator.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                    sent = yield item
+            return steps
+
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            with mode():
                 return fn(*args, **kwargs)
         return wrapper
 

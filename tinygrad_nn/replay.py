@@ -18,9 +18,11 @@ order. Both are flat loops over the recorded nodes, which are reused: nothing ne
 
 What replays is exactly the recorded ops, as in tinygrad's TinyJit. Whatever was computed
 outside them when the graph was built stays as it was: a Python `if` on a value, targets that
-numpy one-hot encoded, a number turned into a constant. Feed changing data through leaves made
-with `Value(...)`: ops on them are recorded even when they need no gradient, so
-``model(x.reshape(n, -1) / 255)`` replays the reshape and the division on each new batch.
+numpy one-hot encoded, a number turned into a constant, a dropout layer's random mask, the
+running statistics BatchNorm updates (replay such models in eval mode, or build the graph each
+step). Feed changing data through leaves made with `Value(...)`: ops on them are recorded even
+when they need no gradient, so ``model(x.reshape(n, -1) / 255)`` replays the reshape and the
+division on each new batch, and a mask computed in the graph (``x[x > 0]``) is recomputed.
 `backward()` after an optimizer step and before the next `forward()` would use the new weights
 with the old activations: it raises, as any backward through stale data does.
 """

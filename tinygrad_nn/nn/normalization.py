@@ -56,10 +56,10 @@ class _NormBase(Module):
     def reset_parameters(self) -> None:
         """The running statistics reset, and weight back to ones and bias to zeros."""
         self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data[...] = 1.0
+        if self.weight is not None:  # assigned, not written into: a graph using them must know
+            self.weight.data = np.ones_like(self.weight.data)
         if self.bias is not None:
-            self.bias.data[...] = 0.0
+            self.bias.data = np.zeros_like(self.bias.data)
 
     def _check_input_dim(self, x: Value) -> None:
         raise NotImplementedError

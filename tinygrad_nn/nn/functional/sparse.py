@@ -32,9 +32,11 @@ def _renorm(weight: Value, rows: np.ndarray, max_norm: float, norm_type: float) 
     """Rescale, in place and outside the graph, the `rows` of weight whose norm exceeds max_norm
     to norm max_norm (torch's max_norm: the divisor is norm + 1e-7)."""
     norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
-    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-    weight.data[rows] *= scale.astype(weight.data.dtype)
-    mark_modified(weight)
+    over = norms > max_norm
+    if over.any():  # only then is the weight changed (and a graph using it out of date)
+        scale = np.where(over, max_norm / (norms + 1e-7), 1.0)
+        weight.data[rows] *= scale.astype(weight.data.dtype)
+        mark_modified(weight)
 
 
 def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
