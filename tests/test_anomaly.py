@@ -153,3 +153,15 @@ def test_a_tape_replay_is_checked_forward_and_backward():
     with detect_anomaly(), np.errstate(over="ignore"):
         tape.backward()  # d/dw = x * 1e200: finite
     np.testing.assert_allclose(w.grad, [1.0, 1e200])
+
+
+def test_a_long_loop_inside_anomaly_mode_does_not_keep_every_graph(monkeypatch):
+    import tinygrad_nn.anomaly as anomaly
+    monkeypatch.setattr(anomaly, "KEPT_ORIGINS", 100)
+    w = Value(np.ones(3))
+    with detect_anomaly() as watching:
+        for _ in range(200):
+            ((w * 2).sum() * 3).backward()
+        assert len(watching.origins) <= 100
+        y = (w * 2).sum()
+        assert y in watching.origins  # the newest are kept

@@ -26,6 +26,9 @@ from . import engine
 from .errors import NonFiniteError
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# How many nodes' origins a detect_anomaly() block keeps (holding a node keeps its graph alive);
+# a node made before the newest ones is reported as "not watched"
+KEPT_ORIGINS = 100_000
 
 
 class detect_anomaly:
@@ -80,7 +83,12 @@ class detect_anomaly:
                                  f"{describe(inputs)}; at {user_line()}")
 
     def remember(self, node: Any) -> None:
-        self.origins[node] = user_line()
+        origins = self.origins
+        if len(origins) >= KEPT_ORIGINS:  # a long loop inside the block: forget the older half,
+            newer = list(origins.items())[KEPT_ORIGINS // 2:]  # so old graphs can be freed
+            origins.clear()
+            origins.update(newer)
+        origins[node] = user_line()
 
     def check_seed(self, root: Any, seed: Any) -> None:
         bad = self._bad(seed)
