@@ -150,3 +150,46 @@ def test_assigning_the_data_of_a_computed_value_is_refused():
         h.data = np.zeros(2)
     d = h.detach()
     d.data = np.zeros(2)  # a detached copy is a leaf: fine
+
+
+# ---- the second review: files, losses, keys ------------------------------------------------
+def test_csv_labels_too_large_for_exact_integers_stay_floats(tmp_path):
+    from tinygrad_nn import data
+    path = tmp_path / "big.csv"
+    path.write_text("1,2,1e20\n3,4,5\n")
+    X, y = data.load_csv(path)
+    assert y.dtype == np.float64 and y.tolist() == [1e20, 5.0]
+    path.write_text("1,2,7\n3,4,5\n")
+    assert data.load_csv(path)[1].dtype == np.int64
+
+
+def test_an_npz_entry_compressed_with_bzip2_is_refused_before_anything_is_allocated(tmp_path):
+    import io
+    import zipfile
+    from tinygrad_nn import FileFormatError, load
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros(10))
+    path = tmp_path / "bz.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("w.npy", buffer.getvalue())
+    with pytest.raises(FileFormatError, match="zip method 12"):
+        load(path)
+
+
+def test_logistic_cost_refuses_outputs_that_are_not_probabilities():
+    from tinygrad_nn import DomainError
+    from tinygrad_nn.losses import logistic_cost
+    for bad in ([1.5, 0.2], [-0.5, 0.2], [np.nan, 0.5]):
+        with pytest.raises(DomainError, match="outputs must be probabilities"):
+            logistic_cost(np.array(bad), np.array([1, 0]))
+
+
+def test_argsort_positions_index_even_when_they_are_all_0s_and_1s():
+    x = Value(np.array([3.0, 1.0]))
+    np.testing.assert_array_equal(x[x.argsort()].data, [1.0, 3.0])
+
+
+def test_a_float_index_of_2_to_the_63_is_refused_not_wrapped():
+    from tinygrad_nn import InvalidIndexError
+    with pytest.raises(InvalidIndexError, match="whole numbers"):
+        Value(np.arange(3.0))[Value(np.array([2.0 ** 63]), requires_grad=False)]

@@ -153,6 +153,10 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     who = "logistic_cost"
     h = constant(outputs, who)
     m, k = _rows(h, who)
+    outside = ~((np.asarray(h.data) >= 0) & (np.asarray(h.data) <= 1))  # NaN is outside too
+    if outside.any():
+        raise DomainError(f"{who}: the outputs must be probabilities in [0, 1] (a sigmoid's); "
+                          f"got {np.asarray(h.data)[outside].flat[0]:g}")
     y = _binary_targets(targets, h, who) if k == 1 else _class_targets(targets, h, who)
     if h._fn is ops.sigmoid and h.requires_grad:
         cost = _sigmoid_cost(h._prev[0], y, m=m)

@@ -172,6 +172,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
     pickled objects, only numbers, and a shape whose size in bytes is what the zip entry holds
     after the header, so that a small file cannot make load allocate a huge array."""
     where = f"load: {path!r}: array {name!r}"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # numpy writes stored or deflated entries; bzip2 and lzma expand 10^5-fold and more,
+        # so a tiny forged file could still make load allocate gigabytes
+        raise FileFormatError(f"{where} is compressed with zip method {info.compress_type}; "
+                              "load reads the stored and deflated entries numpy writes")
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
         header_readers = {(1, 0): np.lib.format.read_array_header_1_0,

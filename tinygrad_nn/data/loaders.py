@@ -208,8 +208,10 @@ def _labels(texts: list[str], lines: list[int], column: str, where: str) -> np.n
 
 
 def _as_labels(column: np.ndarray) -> np.ndarray:
-    """int64 when every label is a whole number, float64 otherwise (regression targets)."""
-    if np.all(np.isfinite(column)) and np.all(column == np.round(column)):
+    """int64 when every label is a whole number that float64 holds exactly (|y| <= 2**53), float64
+    otherwise (regression targets): 1e20 would wrap around in int64."""
+    if np.all(np.isfinite(column)) and np.all(column == np.round(column)) and \
+            np.all(np.abs(column) <= 2.0 ** 53):
         return column.astype(np.int64)
     return column
 

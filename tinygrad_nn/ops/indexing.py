@@ -63,17 +63,21 @@ def _axes(parts: tuple, ndim: int) -> list:
     return axes
 
 
+POSITION_OPS = ("argsort", "argmax", "argmin")  # their results are positions, never masks
+
+
 def _unwrap(key: Value, shape: Any, axis: Any) -> Any:
     """A comparison's result is a boolean mask; any other Value must hold whole numbers, the
     positions, and one of 0s and 1s shaped like the axes it would mask is refused as ambiguous."""
     data = np.asarray(key.data)
     if _is_mask(key):
         return data != 0
-    whole = np.isfinite(data) & (data == np.round(data)) & (np.abs(data) <= np.iinfo(np.intp).max)
+    whole = np.isfinite(data) & (data == np.round(data)) & (np.abs(data) < np.iinfo(np.intp).max)
     if not whole.all():
         raise InvalidIndexError(f"[]: a Value used as an index must hold whole numbers (positions) "
                                 f"or be a comparison's mask; got {data[~whole].flat[0]}")
-    if data.ndim and shape is not None and axis is not None and \
+    positional = key._fn is not None and key._fn.name in POSITION_OPS  # argsort's: positions
+    if data.ndim and shape is not None and axis is not None and not positional and \
             data.shape == tuple(shape[axis:axis + data.ndim]) and np.all((data == 0) | (data == 1)):
         made = "not recorded (no_grad?)" if key._fn is None else f"made by {key._fn.name!r}"
         raise InvalidIndexError(
@@ -137,7 +141,7 @@ def _indices(op: str, index: Any) -> np.ndarray:
     if a.dtype.kind in "iu":
         return a.astype(np.intp, copy=False)
     if a.dtype.kind == "f" or a.size == 0:
-        whole = np.isfinite(a) & (a == np.round(a)) & (np.abs(a) <= np.iinfo(np.intp).max) \
+        whole = np.isfinite(a) & (a == np.round(a)) & (np.abs(a) < np.iinfo(np.intp).max) \
             if a.size else np.ones(0, bool)
         if not whole.all():
             raise InvalidIndexError(f"{op}: indices must be whole numbers; got {a[~whole].flat[0]}")
