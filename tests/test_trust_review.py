@@ -180,7 +180,8 @@ def test_logistic_cost_refuses_outputs_that_are_not_probabilities():
     from tinygrad_nn import DomainError
     from tinygrad_nn.losses import logistic_cost
     for bad in ([1.5, 0.2], [-0.5, 0.2], [np.nan, 0.5]):
-        with pytest.raises(DomainError, match="outputs must be probabilities"):
+        with pytest.raises(DomainError, match=r"logistic_cost: outputs must lie in \[0, 1\] "
+                                              r"\(probabilities, as a sigmoid gives\)"):
             logistic_cost(np.array(bad), np.array([1, 0]))
 
 

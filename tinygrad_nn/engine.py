@@ -1177,16 +1177,13 @@ def _run_hooks(v: Value, g: Any) -> Any:
         if new is None:
             continue
         new = constant(new) if graph else as_data(new, "register_hook")
-        if np.shape(new._data if graph else new) != v.shape:
+        shape = np.shape(new._data if graph else new)
+        if shape != v.shape:
             raise BackwardError(f"register_hook: the hook {getattr(hook, '__name__', hook)!r} "
-                                f"returned a gradient of shape {np.shape(_raw(new))} for a Value "
-                                f"of shape {v.shape}")
+                                f"returned a gradient of shape {shape} for a Value of shape "
+                                f"{v.shape}")
         g = new if graph else float(new) if type(v._data) is float else _fit(new, v._data)
     return g
-
-
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Value) else x
 
 
 def _check_versions(order: Sequence[Value]) -> None:

@@ -46,12 +46,12 @@ def _check_labels(y: np.ndarray, k: int, who: str) -> None:
                           f"got {y[bad].flat[0]:g}")
 
 
-def _in_unit_interval(y: Any, who: str, what: str) -> None:
+def _in_unit_interval(y: Any, who: str, what: str,
+                      kind: str = "0/1 labels or probabilities") -> None:
     y = np.asarray(y, dtype=np.float64)
     bad = ~((y >= 0) & (y <= 1))  # NaN is outside too
     if bad.any():
-        raise DomainError(f"{who}: {what} must lie in [0, 1] (0/1 labels or probabilities); "
-                          f"got {y[bad].flat[0]:g}")
+        raise DomainError(f"{who}: {what} must lie in [0, 1] ({kind}); got {y[bad].flat[0]:g}")
 
 
 def _discrete(targets: Any, who: str, what: str) -> None:
@@ -153,10 +153,7 @@ def logistic_cost(outputs: Any, targets: Any, weights: Iterable[Value] = (), lam
     who = "logistic_cost"
     h = constant(outputs, who)
     m, k = _rows(h, who)
-    outside = ~((np.asarray(h.data) >= 0) & (np.asarray(h.data) <= 1))  # NaN is outside too
-    if outside.any():
-        raise DomainError(f"{who}: the outputs must be probabilities in [0, 1] (a sigmoid's); "
-                          f"got {np.asarray(h.data)[outside].flat[0]:g}")
+    _in_unit_interval(h.data, who, "outputs", "probabilities, as a sigmoid gives")
     y = _binary_targets(targets, h, who) if k == 1 else _class_targets(targets, h, who)
     if h._fn is ops.sigmoid and h.requires_grad:
         cost = _sigmoid_cost(h._prev[0], y, m=m)

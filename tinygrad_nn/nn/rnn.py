@@ -83,6 +83,19 @@ def _time_steps(gi: Value) -> List[Value]:
     return [block[t] for block in blocks for t in range(block.shape[0])]
 
 
+def _checked_input(module: Any, input: Any, unbatched: int) -> Value:
+    """`input` as a Value of `unbatched` dimensions (or one more, batched) whose last axis holds
+    the module's `input_size` features."""
+    x = constant(input, type(module).__name__)
+    if x.ndim not in (unbatched, unbatched + 1):
+        raise ShapeError(f"{module!r}: expected a {unbatched}-D (unbatched) or {unbatched + 1}-D "
+                         f"(batched) input; got shape {x.shape}")
+    if x.shape[-1] != module.input_size:
+        raise ShapeError(f"{module!r}: expected inputs with {module.input_size} features in the "
+                         f"last dimension; got shape {x.shape}")
+    return x
+
+
 class RNNBase(Module):
     """The common part of `RNN`, `LSTM` and `GRU` (``torch.nn.RNNBase``): `mode` is 'RNN_TANH',
     'RNN_RELU', 'LSTM' or 'GRU'.
@@ -223,13 +236,7 @@ class RNNBase(Module):
         the input's layout (D = 2 when bidirectional, size = proj_size or hidden_size); h_n and
         c_n (num_layers·D, N, size) — (num_layers·D, size) unbatched — whatever batch_first.
         hx is the initial state of the same shape (h_0, c_0 for an LSTM), zeros when None."""
-        x = constant(input, type(self).__name__)
-        if x.ndim not in (2, 3):
-            raise ShapeError(f"{self!r}: expected a 2-D (unbatched) or 3-D (batched) input; got "
-                             f"shape {x.shape}")
-        if x.shape[-1] != self.input_size:
-            raise ShapeError(f"{self!r}: expected inputs with {self.input_size} features in the "
-                             f"last dimension; got shape {x.shape}")
+        x = _checked_input(self, input, 2)
         batched = x.ndim == 3
         if x.shape[1 if batched and self.batch_first else 0] == 0:
             raise ShapeError(f"{self!r}: expected a sequence length larger than 0; got input "
@@ -354,13 +361,7 @@ class RNNCellBase(Module):
         return state
 
     def _advance(self, input: Any, hx: Any, parts: int) -> State:
-        x = constant(input, type(self).__name__)
-        if x.ndim not in (1, 2):
-            raise ShapeError(f"{self!r}: expected a 1-D (unbatched) or 2-D (batched) input; got "
-                             f"shape {x.shape}")
-        if x.shape[-1] != self.input_size:
-            raise ShapeError(f"{self!r}: expected inputs with {self.input_size} features in the "
-                             f"last dimension; got shape {x.shape}")
+        x = _checked_input(self, input, 1)
         state = self._state(x, hx, parts)
         return self._step(linear(x, self.weight_ih, self.bias_ih),
                           linear(state[0], self.weight_hh, self.bias_hh), state)
